@@ -1,0 +1,246 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
+)
+
+// cache is one vCenter's inventory, kept current by a WaitForUpdatesEx loop and rebuilt
+// from scratch every resync period.
+type cache struct {
+	vc   config.VCenterConfig
+	sess *Session
+	inv  config.InventoryConfig
+	zone string
+	reg  string
+	now  func() time.Time
+
+	mu          sync.RWMutex
+	snap        *snapshot
+	lastContact time.Time
+	lastResync  time.Time
+	lastErr     error
+	onChange    func()
+}
+
+func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache {
+	return &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now}
+}
+
+// run watches until ctx ends, retrying with backoff after errors.
+func (c *cache) run(ctx context.Context) {
+	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name)
+	ctx = klog.NewContext(ctx, log)
+	backoff := time.Second
+	for ctx.Err() == nil {
+		started := c.now()
+		err := c.watch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			backoff = time.Second
+			continue
+		}
+		c.mu.Lock()
+		c.lastErr = err
+		c.mu.Unlock()
+		if c.now().Sub(started) > time.Minute {
+			backoff = time.Second
+		}
+		log.Error(err, "Inventory watch failed; retrying", "retryIn", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// watch builds a complete inventory, then applies updates until the resync period is
+// over (returns nil) or a call fails (returns the error).
+func (c *cache) watch(ctx context.Context) error {
+	log := klog.FromContext(ctx)
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return err
+	}
+	dcs, err := c.datacenters(ctx, client)
+	if err != nil {
+		return err
+	}
+	bg := context.WithoutCancel(ctx)
+	pc, err := property.DefaultCollector(client).Create(ctx)
+	if err != nil {
+		return fmt.Errorf("creating property collector: %w", classify(err))
+	}
+	defer func() { _ = pc.Destroy(bg) }()
+	filterDC := map[string]string{}
+	snap := newSnapshot()
+	for _, dc := range dcs {
+		snap.dcRefs[dc.Self.Value] = dc.Name
+		v, err := view.NewManager(client).CreateContainerView(ctx, dc.Self, []string{"VirtualMachine", "HostSystem", "ClusterComputeResource"}, true)
+		if err != nil {
+			return fmt.Errorf("creating view of datacenter %s: %w", dc.Name, classify(err))
+		}
+		defer func() { _ = v.Destroy(bg) }()
+		f, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: filterSpec(v.Reference())})
+		if err != nil {
+			return fmt.Errorf("creating property filter for datacenter %s: %w", dc.Name, classify(err))
+		}
+		filterDC[f.Reference().Value] = dc.Name
+	}
+	tagIdx, missing, err := readTags(ctx, c.sess, c.zone, c.reg)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		log.Info("Tag categories named in labels do not exist; nodes get no zone/region from them", "categories", missing)
+	}
+	snap.zones, snap.regions = tagIdx.zones, tagIdx.regions
+
+	resyncAt := c.now().Add(c.inv.ResyncPeriod)
+	version := ""
+	live := false
+	for {
+		wait := c.inv.MaxWait
+		if left := time.Until(resyncAt); left < wait {
+			wait = max(left, time.Second)
+		}
+		secs := int32(wait / time.Second)
+		callCtx, cancel := context.WithTimeout(ctx, wait+c.inv.CallTimeout)
+		res, err := methods.WaitForUpdatesEx(callCtx, client, &types.WaitForUpdatesEx{
+			This: pc.Reference(), Version: version, Options: &types.WaitOptions{MaxWaitSeconds: &secs},
+		})
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("waiting for inventory updates: %w", classify(err))
+		}
+		truncated := false
+		changed := false
+		if set := res.Returnval; set != nil {
+			version = set.Version
+			truncated = set.Truncated != nil && *set.Truncated
+			if live {
+				c.mu.Lock()
+			}
+			for _, fs := range set.FilterSet {
+				dc := filterDC[fs.Filter.Value]
+				for _, u := range fs.ObjectSet {
+					snap.apply(dc, u)
+					changed = true
+				}
+			}
+			if live {
+				c.mu.Unlock()
+			}
+		}
+		now := c.now()
+		c.mu.Lock()
+		c.lastContact = now
+		c.lastErr = nil
+		if !live && !truncated {
+			c.snap = snap
+			c.lastResync = now
+			live = true
+			changed = true
+			log.V(2).Info("Inventory synced", "vms", len(snap.vms), "hosts", len(snap.hosts))
+		}
+		notify := c.onChange
+		c.mu.Unlock()
+		if changed && live && notify != nil {
+			notify()
+		}
+		if live && !now.Before(resyncAt) {
+			return nil
+		}
+	}
+}
+
+func filterSpec(viewRef types.ManagedObjectReference) types.PropertyFilterSpec {
+	ts := &types.TraversalSpec{Type: "ContainerView", Path: "view", Skip: types.NewBool(false)}
+	return types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{Obj: viewRef, Skip: types.NewBool(true), SelectSet: []types.BaseSelectionSpec{ts}}},
+		PropSet: []types.PropertySpec{
+			{Type: "VirtualMachine", PathSet: vmProps},
+			{Type: "HostSystem", PathSet: hostProps},
+			{Type: "ClusterComputeResource", PathSet: clusterProps},
+		},
+	}
+}
+
+// datacenters resolves the configured datacenters (all when none are configured).
+func (c *cache) datacenters(ctx context.Context, client *vim25.Client) ([]mo.Datacenter, error) {
+	v, err := view.NewManager(client).CreateContainerView(ctx, client.ServiceContent.RootFolder, []string{"Datacenter"}, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing datacenters: %w", classify(err))
+	}
+	defer func() { _ = v.Destroy(context.WithoutCancel(ctx)) }()
+	var all []mo.Datacenter
+	if err := v.Retrieve(ctx, []string{"Datacenter"}, []string{"name"}, &all); err != nil {
+		return nil, fmt.Errorf("listing datacenters: %w", classify(err))
+	}
+	if len(c.vc.Datacenters) == 0 {
+		return all, nil
+	}
+	var out []mo.Datacenter
+	var missing []string
+	for _, want := range c.vc.Datacenters {
+		found := false
+		for _, dc := range all {
+			if dc.Name == want {
+				out = append(out, dc)
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: vcenter.%s.datacenters: %v not found in vCenter %s", ErrNotFound, c.vc.Name, missing, c.vc.Server)
+	}
+	return out, nil
+}
+
+// status reports whether the cache can be trusted.
+func (c *cache) status() CacheStatus {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.statusLocked()
+}
+
+func (c *cache) statusLocked() CacheStatus {
+	st := CacheStatus{VCenter: c.vc.Name, Synced: c.snap != nil, LastContact: c.lastContact, LastResync: c.lastResync, LastError: c.lastErr}
+	st.Fresh = st.Synced && c.now().Sub(c.lastContact) <= c.inv.Freshness
+	return st
+}
+
+// errStale explains why a cache cannot prove absence.
+func (st CacheStatus) errStale() error {
+	switch {
+	case !st.Synced && st.LastError != nil:
+		return fmt.Errorf("%w: vCenter %s inventory not synced yet: %w", ErrUnavailable, st.VCenter, st.LastError)
+	case !st.Synced:
+		return fmt.Errorf("%w: vCenter %s inventory not synced yet", ErrUnavailable, st.VCenter)
+	case st.LastError != nil:
+		return fmt.Errorf("%w: vCenter %s last answered %s ago: %w", ErrUnavailable, st.VCenter, time.Since(st.LastContact).Round(time.Second), st.LastError)
+	default:
+		return fmt.Errorf("%w: vCenter %s last answered %s ago", ErrUnavailable, st.VCenter, time.Since(st.LastContact).Round(time.Second))
+	}
+}

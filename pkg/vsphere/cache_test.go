@@ -1,0 +1,134 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+)
+
+func simClient(t *testing.T, e *simEnv) *vim25.Client {
+	t.Helper()
+	ctx := context.Background()
+	sc := soap.NewClient(e.server.URL, true)
+	c, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.NewManager(c).Login(ctx, e.server.URL.User); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func simVM(t *testing.T, c *vim25.Client, path string) *object.VirtualMachine {
+	t.Helper()
+	vm, err := find.NewFinder(c).VirtualMachine(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
+func TestFindNodeVMFollowsChanges(t *testing.T) {
+	e := startSim(t, simulator.VPX(), nil)
+	ctx := context.Background()
+	c := simClient(t, e)
+	vm := simVM(t, c, "/DC0/vm/DC0_H0_VM0")
+	var uuid string
+	uuid = vm.UUID(ctx)
+
+	got, err := e.mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: uuid})
+	if err != nil {
+		t.Fatalf("by UUID: %v", err)
+	}
+	if got.Name != "DC0_H0_VM0" || got.Datacenter != "DC0" || got.PowerState != PoweredOn || got.Host == "" || got.NumCPU == 0 {
+		t.Errorf("VM = %+v", got)
+	}
+	swapped, _ := SwapUUIDByteOrder(uuid)
+	if got, err := e.mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: swapped}); err != nil || got.Name != "DC0_H0_VM0" {
+		t.Errorf("by swapped UUID: %+v %v", got, err)
+	}
+	if _, err := e.mgr.FindNodeVM(ctx, NodeQuery{ProviderUUID: swapped}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("providerID in the wrong byte order must not match, got %v", err)
+	}
+	if got, err := e.mgr.FindNodeVM(ctx, NodeQuery{Name: "dc0_h0_vm0"}); err != nil || got.UUID != uuid {
+		t.Errorf("by name: %+v %v", got, err)
+	}
+
+	task, err := vm.PowerOff(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() bool {
+		got, err := e.mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: uuid})
+		return err == nil && got.PowerState == PoweredOff
+	})
+
+	task, err = vm.Destroy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() bool {
+		_, err := e.mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: uuid, Name: "DC0_H0_VM0"})
+		return errors.Is(err, ErrNotFound)
+	})
+}
+
+func TestAbsenceNeedsFreshCache(t *testing.T) {
+	e := startSim(t, simulator.VPX(), nil)
+	ctx := context.Background()
+	if _, err := e.mgr.FindNodeVM(ctx, NodeQuery{Name: "no-such-vm"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("fresh cache: got %v, want ErrNotFound", err)
+	}
+	e.server.Close() // vCenter goes away
+	eventually(t, 15*time.Second, func() bool {
+		_, err := e.mgr.FindNodeVM(ctx, NodeQuery{Name: "no-such-vm"})
+		return errors.Is(err, ErrUnavailable)
+	})
+	// A VM the stale cache still holds is still found: existence is never denied.
+	if _, err := e.mgr.FindNodeVM(ctx, NodeQuery{Name: "DC0_H0_VM1"}); err != nil {
+		t.Errorf("stale cache lost a VM: %v", err)
+	}
+}
+
+func TestSessionTerminatedIsReestablished(t *testing.T) {
+	e := startSim(t, simulator.VPX(), nil)
+	ctx := context.Background()
+	c, err := e.mgr.Sessions()[0].Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := simClient(t, e)
+	us, err := session.NewManager(c).UserSession(ctx)
+	if err != nil || us == nil {
+		t.Fatalf("UserSession: %v", err)
+	}
+	if err := session.NewManager(admin).TerminateSession(ctx, []string{us.Key}); err != nil {
+		t.Fatal(err)
+	}
+	// The next call through the session succeeds after a transparent re-login.
+	us2, err := session.NewManager(c).UserSession(ctx)
+	if err != nil {
+		t.Fatalf("call after termination: %v", err)
+	}
+	if us2 == nil || us2.Key == us.Key {
+		t.Fatalf("session after termination = %+v, want a new session", us2)
+	}
+	if n := e.mgr.Sessions()[0].Logins(); n < 2 {
+		t.Errorf("logins = %d, want a re-login", n)
+	}
+}

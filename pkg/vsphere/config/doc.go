@@ -1,0 +1,7 @@
+// Package config reads and validates the cloud configuration file: the upstream vSphere
+// cloud provider's YAML vsphere.conf, unchanged, plus vsphere-cloud's own sections.
+//
+// Load parses, Default fills in defaults without I/O, and Validate checks everything in
+// one place; every error names the field it is about. The package does not read
+// credentials (see package vsphere's credential sources) and does not talk to vCenter.
+package config

@@ -1,0 +1,63 @@
+package config
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// unknownKeys lists the dotted paths of keys in raw that no field of v's type accepts.
+func unknownKeys(raw any, v any) []string {
+	var out []string
+	walkKeys(raw, reflect.TypeOf(v), "", &out)
+	sort.Strings(out)
+	return out
+}
+
+func walkKeys(raw any, t reflect.Type, path string, out *[]string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			fields[name] = f.Type
+		}
+		if t.Name() == "Duration" { // metav1.Duration is a string in YAML
+			return
+		}
+		for k, val := range m {
+			ft, ok := fields[k]
+			if !ok {
+				*out = append(*out, join(path, k))
+				continue
+			}
+			walkKeys(val, ft, join(path, k), out)
+		}
+	case reflect.Map:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return
+		}
+		for k, val := range m {
+			walkKeys(val, t.Elem(), join(path, k), out)
+		}
+	}
+}
+
+func join(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}

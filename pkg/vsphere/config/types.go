@@ -1,0 +1,109 @@
+package config
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// File is the cloud configuration file as written by users. The global, vcenter, labels
+// and nodes sections are the upstream vSphere cloud provider's YAML format; inventory is
+// vsphere-cloud's own.
+type File struct {
+	// Global holds defaults that every vcenter entry inherits, and the legacy
+	// single-vCenter form (global.server).
+	Global Global `json:"global"`
+	// VCenter maps any name to one vCenter. The name is only a key unless server is empty,
+	// in which case the key is the server (upstream behaviour).
+	VCenter map[string]*VCenter `json:"vcenter"`
+	// Labels names the tag categories whose tags become zone and region.
+	Labels Labels `json:"labels"`
+	// Nodes selects which guest addresses become node addresses.
+	Nodes Nodes `json:"nodes"`
+	// Inventory tunes the inventory cache (vsphere-cloud's own section).
+	Inventory Inventory `json:"inventory"`
+}
+
+// Global holds defaults for every vCenter.
+type Global struct {
+	// User is refused: credentials belong in a Secret or a secrets directory.
+	User string `json:"user,omitempty"`
+	// Password is refused: credentials belong in a Secret or a secrets directory.
+	Password string `json:"password,omitempty"`
+	// Server is the legacy single-vCenter form; it adds a vcenter entry keyed by itself.
+	Server string `json:"server,omitempty"`
+	// Port is the HTTPS port, 443 by default.
+	Port int `json:"port,omitempty"`
+	// InsecureFlag turns off TLS verification. It works, and logs a warning at start.
+	InsecureFlag *bool `json:"insecureFlag,omitempty"`
+	// Datacenters limits the inventory to these datacenters; empty means all.
+	Datacenters []string `json:"datacenters,omitempty"`
+	// RoundTripperCount is accepted for compatibility and ignored: calls are retried by
+	// the cache and the controllers, not by the SOAP transport.
+	RoundTripperCount int `json:"soapRoundtripCount,omitempty"`
+	// CAFile is a PEM bundle that signs the vCenter certificate.
+	CAFile string `json:"caFile,omitempty"`
+	// Thumbprint is the SHA-1 or SHA-256 fingerprint of the vCenter certificate.
+	Thumbprint string `json:"thumbprint,omitempty"`
+	// SecretName is the Secret holding <server>.username and <server>.password.
+	SecretName string `json:"secretName,omitempty"`
+	// SecretNamespace is the namespace of SecretName.
+	SecretNamespace string `json:"secretNamespace,omitempty"`
+	// SecretsDirectory is a mounted directory with files <server>.username and
+	// <server>.password; it is used when no SecretName is set.
+	SecretsDirectory string `json:"secretsDirectory,omitempty"`
+	// APIDisable and APIBinding belong to the upstream provider's gRPC API; accepted and
+	// ignored.
+	APIDisable *bool  `json:"apiDisable,omitempty"`
+	APIBinding string `json:"apiBinding,omitempty"`
+	// IPFamily lists ipv4 and/or ipv6 in priority order; two entries mean dual-stack.
+	IPFamily []string `json:"ipFamily,omitempty"`
+}
+
+// VCenter is one vCenter. Empty fields inherit from Global.
+type VCenter struct {
+	User               string   `json:"user,omitempty"`
+	Password           string   `json:"password,omitempty"`
+	Server             string   `json:"server,omitempty"`
+	Port               int      `json:"port,omitempty"`
+	InsecureFlag       *bool    `json:"insecureFlag,omitempty"`
+	Datacenters        []string `json:"datacenters,omitempty"`
+	RoundTripperCount  int      `json:"soapRoundtripCount,omitempty"`
+	CAFile             string   `json:"caFile,omitempty"`
+	Thumbprint         string   `json:"thumbprint,omitempty"`
+	SecretName         string   `json:"secretName,omitempty"`
+	SecretNamespace    string   `json:"secretNamespace,omitempty"`
+	SecretsDirectory   string   `json:"secretsDirectory,omitempty"`
+	IPFamily           []string `json:"ipFamily,omitempty"`
+}
+
+// Labels names tag categories. Either may be empty; a VM without a tag in a category
+// simply gets no label for it.
+type Labels struct {
+	Zone   string `json:"zone,omitempty"`
+	Region string `json:"region,omitempty"`
+}
+
+// Nodes selects node addresses. CIDR lists are comma-separated, as upstream.
+type Nodes struct {
+	InternalNetworkSubnetCIDR        string `json:"internalNetworkSubnetCidr,omitempty"`
+	ExternalNetworkSubnetCIDR        string `json:"externalNetworkSubnetCidr,omitempty"`
+	InternalVMNetworkName            string `json:"internalVmNetworkName,omitempty"`
+	ExternalVMNetworkName            string `json:"externalVmNetworkName,omitempty"`
+	ExcludeInternalNetworkSubnetCIDR string `json:"excludeInternalNetworkSubnetCidr,omitempty"`
+	ExcludeExternalNetworkSubnetCIDR string `json:"excludeExternalNetworkSubnetCidr,omitempty"`
+}
+
+// Inventory tunes the inventory cache.
+type Inventory struct {
+	// ResyncPeriod is how often the whole inventory is read again as a safety net.
+	// Default 10m.
+	ResyncPeriod *metav1.Duration `json:"resyncPeriod,omitempty"`
+	// MaxWait is how long one WaitForUpdatesEx call may wait for a change. Every return,
+	// with or without changes, proves vCenter is alive. Default 60s.
+	MaxWait *metav1.Duration `json:"maxWait,omitempty"`
+	// Freshness is how old the last contact with vCenter may be before lookups that
+	// would answer "no such VM" answer "unavailable" instead. Default 3m; at least
+	// twice maxWait.
+	Freshness *metav1.Duration `json:"freshness,omitempty"`
+	// CallTimeout is the deadline of every vCenter call. Default 30s.
+	CallTimeout *metav1.Duration `json:"callTimeout,omitempty"`
+}

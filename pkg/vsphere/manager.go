@@ -1,0 +1,195 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
+)
+
+// Manager holds one session and one inventory cache per configured vCenter. Lookups are
+// map reads under a read lock; they never call vCenter. One slow or unreachable vCenter
+// only makes its own cache stale.
+type Manager struct {
+	caches   []*cache
+	sessions []*Session
+	once     sync.Once
+}
+
+// NewManager builds sessions and caches for cfg. Nothing connects until Start.
+func NewManager(cfg *config.Config, creds CredentialSource) *Manager {
+	m := &Manager{}
+	for _, vc := range cfg.VCenters {
+		s := NewSession(vc, creds, cfg.Inventory.CallTimeout)
+		m.sessions = append(m.sessions, s)
+		m.caches = append(m.caches, newCache(vc, s, cfg))
+	}
+	return m
+}
+
+// Start runs every cache's watch loop until ctx ends, then logs out. It returns at once.
+func (m *Manager) Start(ctx context.Context) {
+	m.once.Do(func() {
+		for i, c := range m.caches {
+			go func() {
+				c.run(ctx)
+				m.sessions[i].Close(context.WithoutCancel(ctx))
+			}()
+		}
+	})
+}
+
+// Sessions returns the sessions, one per vCenter, in configuration order.
+func (m *Manager) Sessions() []*Session { return m.sessions }
+
+// Status reports each vCenter's cache state.
+func (m *Manager) Status() []CacheStatus {
+	out := make([]CacheStatus, 0, len(m.caches))
+	for _, c := range m.caches {
+		out = append(out, c.status())
+	}
+	return out
+}
+
+// OnChange registers f to be called (without locks held) after every batch of inventory
+// changes. It replaces any earlier registration.
+func (m *Manager) OnChange(f func()) {
+	for _, c := range m.caches {
+		c.mu.Lock()
+		c.onChange = f
+		c.mu.Unlock()
+	}
+}
+
+// NodeQuery identifies a Kubernetes node's VM. UUIDs are tried before names.
+type NodeQuery struct {
+	// ProviderUUID is the UUID from an existing providerID, in config.uuid byte order.
+	// When set, only it is used: a node that has a providerID is never re-matched by name.
+	ProviderUUID string
+	// SystemUUID is kubelet's SystemUUID; both byte orders are tried.
+	SystemUUID string
+	// Name is the node name, matched against VM names and then guest host names.
+	Name string
+}
+
+// FindNodeVM returns the VM of a node.
+//
+// Errors: ErrNotFound only when every vCenter's cache is synced and fresh and none holds
+// a match; ErrUnavailable when no match was found but some cache cannot prove absence;
+// ErrAmbiguous when several VMs match the strongest key that matched at all (for example
+// two VMs cloned with one BIOS UUID, or one VM name in two datacenters without UUIDs to
+// tell them apart).
+func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
+	var keys []lookupKey
+	switch {
+	case q.ProviderUUID != "":
+		u, err := NormalizeUUID(q.ProviderUUID)
+		if err != nil {
+			return VM{}, fmt.Errorf("%w: providerID: %w", ErrNotFound, err)
+		}
+		keys = append(keys, lookupKey{kind: keyUUID, value: u})
+	default:
+		if u, err := NormalizeUUID(q.SystemUUID); err == nil {
+			sw, _ := SwapUUIDByteOrder(u)
+			keys = append(keys, lookupKey{kind: keyUUID, value: u}, lookupKey{kind: keyUUID, value: sw})
+		}
+		if n := strings.ToLower(strings.TrimSpace(q.Name)); n != "" {
+			keys = append(keys, lookupKey{kind: keyName, value: n}, lookupKey{kind: keyHostname, value: n})
+		}
+	}
+	if len(keys) == 0 {
+		return VM{}, fmt.Errorf("%w: node has no providerID, SystemUUID or name", ErrNotFound)
+	}
+	var stale []error
+	statuses := make([]CacheStatus, len(m.caches))
+	for _, k := range keys {
+		var found []VM
+		for i, c := range m.caches {
+			vms, st := c.lookup(k)
+			statuses[i] = st
+			found = append(found, vms...)
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		default:
+			refs := make([]string, 0, len(found))
+			for _, vm := range found {
+				refs = append(refs, vm.VCenter+"/"+vm.Datacenter+"/"+vm.Ref)
+			}
+			return VM{}, fmt.Errorf("%w: %d VMs match %s %q: %s", ErrAmbiguous, len(found), k.kind, k.value, strings.Join(refs, ", "))
+		}
+	}
+	for _, st := range statuses {
+		if !st.Fresh {
+			stale = append(stale, st.errStale())
+		}
+	}
+	if len(stale) > 0 {
+		return VM{}, fmt.Errorf("no VM found for node %q, and absence cannot be proven: %w", q.Name, stale[0])
+	}
+	klog.FromContext(ctx).V(4).Info("No VM matches node", "node", q.Name)
+	return VM{}, fmt.Errorf("%w: no VM in any vCenter matches node %q", ErrNotFound, q.Name)
+}
+
+// VMsByIP returns the VMs whose guest reports ip, from every synced cache.
+func (m *Manager) VMsByIP(ip string) []VM {
+	var out []VM
+	for _, c := range m.caches {
+		vms, _ := c.lookup(lookupKey{kind: keyIP, value: ip})
+		out = append(out, vms...)
+	}
+	return out
+}
+
+type keyKind string
+
+const (
+	keyUUID     keyKind = "BIOS UUID"
+	keyName     keyKind = "VM name"
+	keyHostname keyKind = "guest hostname"
+	keyIP       keyKind = "guest IP"
+)
+
+type lookupKey struct {
+	kind  keyKind
+	value string
+}
+
+func (c *cache) lookup(k lookupKey) ([]VM, CacheStatus) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	st := c.statusLocked()
+	if c.snap == nil {
+		return nil, st
+	}
+	var refs []string
+	switch k.kind {
+	case keyUUID:
+		refs = c.snap.byUUID[k.value]
+	case keyName:
+		refs = c.snap.byName[k.value]
+	case keyHostname:
+		refs = c.snap.byHost[k.value]
+		if len(refs) == 0 { // a node named by its short name, a guest reporting its FQDN
+			for h, r := range c.snap.byHost {
+				if short, _, ok := strings.Cut(h, "."); ok && short == k.value {
+					refs = append(refs, r...)
+				}
+			}
+		}
+	case keyIP:
+		refs = c.snap.byIP[k.value]
+	}
+	out := make([]VM, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, c.snap.vm(c.vc.Name, r))
+	}
+	return out, st
+}

@@ -1,0 +1,84 @@
+package vsphere
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
+)
+
+// staticCreds is a CredentialSource fake for tests.
+type staticCreds Credentials
+
+func (s staticCreds) Credentials(context.Context, config.VCenterConfig) (Credentials, error) {
+	return Credentials(s), nil
+}
+
+// simEnv is a running simulator and a Manager pointed at it.
+type simEnv struct {
+	model  *simulator.Model
+	server *simulator.Server
+	mgr    *Manager
+	cfg    *config.Config
+}
+
+func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *simEnv {
+	t.Helper()
+	if err := model.Create(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(model.Remove)
+	model.Service.TLS = new(tls.Config)
+	s := model.Service.NewServer()
+	t.Cleanup(s.Close)
+	host, port, _ := net.SplitHostPort(s.URL.Host)
+	p, _ := strconv.Atoi(port)
+	cfg := &config.Config{
+		VCenters: []config.VCenterConfig{{
+			Name: "sim", Server: host, Port: p, Thumbprint: soap.ThumbprintSHA1(s.Certificate()),
+			SecretsDirectory: "/unused", IPFamilies: []string{"ipv4"},
+		}},
+		Inventory: config.InventoryConfig{ResyncPeriod: time.Hour, MaxWait: time.Second, Freshness: 5 * time.Second, CallTimeout: 5 * time.Second},
+	}
+	if tune != nil {
+		tune(cfg)
+	}
+	pw, _ := s.URL.User.Password()
+	mgr := NewManager(cfg, staticCreds{Username: s.URL.User.Username(), Password: pw})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	mgr.Start(ctx)
+	env := &simEnv{model: model, server: s, mgr: mgr, cfg: cfg}
+	env.waitSynced(t)
+	return env
+}
+
+func (e *simEnv) waitSynced(t *testing.T) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() bool {
+		for _, st := range e.mgr.Status() {
+			if !st.Fresh {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func eventually(t *testing.T, d time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,272 @@
+package vsphere
+
+import (
+	"strings"
+
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Property paths the inventory watches. Only these are ever retrieved.
+var (
+	vmProps = []string{
+		"name", "config.uuid", "config.template", "config.guestId", "config.hardware.numCPU",
+		"config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.hostName", "guest.net",
+	}
+	hostProps    = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"}
+	clusterProps = []string{"name"}
+)
+
+type vmRec struct {
+	dc         string
+	name       string
+	uuid       string
+	template   bool
+	guestID    string
+	numCPU     int32
+	memoryMB   int32
+	power      PowerState
+	host       string
+	guestHost  string
+	nics       []NIC
+}
+
+type hostRec struct {
+	dc          string
+	name        string
+	parentType  string
+	parent      string
+	connection  string
+	maintenance bool
+}
+
+// snapshot is one vCenter's inventory with its indexes. It is guarded by the owning
+// cache's lock.
+type snapshot struct {
+	vms      map[string]*vmRec
+	hosts    map[string]*hostRec
+	clusters map[string]string // ref -> name
+	byUUID   map[string][]string
+	byName   map[string][]string
+	byHost   map[string][]string // lower-case guest hostname -> refs
+	byIP     map[string][]string
+	// tags maps "Type:Value" of an object to its zone and region tag names.
+	zones   map[string]string
+	regions map[string]string
+	dcRefs  map[string]string // datacenter ref -> name
+}
+
+func newSnapshot() *snapshot {
+	return &snapshot{
+		vms: map[string]*vmRec{}, hosts: map[string]*hostRec{}, clusters: map[string]string{},
+		byUUID: map[string][]string{}, byName: map[string][]string{}, byHost: map[string][]string{},
+		byIP: map[string][]string{}, zones: map[string]string{}, regions: map[string]string{},
+		dcRefs: map[string]string{},
+	}
+}
+
+// apply merges one object update from the datacenter dc.
+func (s *snapshot) apply(dc string, u types.ObjectUpdate) {
+	ref := u.Obj.Value
+	switch u.Obj.Type {
+	case "VirtualMachine":
+		if old, ok := s.vms[ref]; ok {
+			s.unindex(ref, old)
+		}
+		if u.Kind == types.ObjectUpdateKindLeave {
+			delete(s.vms, ref)
+			return
+		}
+		r := s.vms[ref]
+		if r == nil {
+			r = &vmRec{dc: dc}
+			s.vms[ref] = r
+		}
+		for _, c := range u.ChangeSet {
+			r.set(c)
+		}
+		s.index(ref, r)
+	case "HostSystem":
+		if u.Kind == types.ObjectUpdateKindLeave {
+			delete(s.hosts, ref)
+			return
+		}
+		r := s.hosts[ref]
+		if r == nil {
+			r = &hostRec{dc: dc}
+			s.hosts[ref] = r
+		}
+		for _, c := range u.ChangeSet {
+			r.set(c)
+		}
+	case "ClusterComputeResource":
+		if u.Kind == types.ObjectUpdateKindLeave {
+			delete(s.clusters, ref)
+			return
+		}
+		for _, c := range u.ChangeSet {
+			if c.Name == "name" {
+				s.clusters[ref], _ = c.Val.(string)
+			}
+		}
+	}
+}
+
+func (r *vmRec) set(c types.PropertyChange) {
+	v := c.Val
+	if c.Op == types.PropertyChangeOpRemove || c.Op == types.PropertyChangeOpIndirectRemove {
+		v = nil
+	}
+	switch c.Name {
+	case "name":
+		r.name, _ = v.(string)
+	case "config.uuid":
+		s, _ := v.(string)
+		if n, err := NormalizeUUID(s); err == nil {
+			s = n
+		}
+		r.uuid = strings.ToLower(s)
+	case "config.template":
+		r.template, _ = v.(bool)
+	case "config.guestId":
+		r.guestID, _ = v.(string)
+	case "config.hardware.numCPU":
+		r.numCPU, _ = v.(int32)
+	case "config.hardware.memoryMB":
+		r.memoryMB, _ = v.(int32)
+	case "runtime.powerState":
+		p, _ := v.(types.VirtualMachinePowerState)
+		r.power = PowerState(p)
+	case "runtime.host":
+		ref, _ := v.(types.ManagedObjectReference)
+		r.host = ref.Value
+	case "guest.hostName":
+		r.guestHost, _ = v.(string)
+	case "guest.net":
+		r.nics = nil
+		arr, _ := v.(types.ArrayOfGuestNicInfo)
+		for _, n := range arr.GuestNicInfo {
+			nic := NIC{Network: n.Network, MAC: n.MacAddress, Connected: n.Connected}
+			nic.IPs = append(nic.IPs, n.IpAddress...)
+			if len(nic.IPs) == 0 && n.IpConfig != nil {
+				for _, a := range n.IpConfig.IpAddress {
+					nic.IPs = append(nic.IPs, a.IpAddress)
+				}
+			}
+			r.nics = append(r.nics, nic)
+		}
+	}
+}
+
+func (r *hostRec) set(c types.PropertyChange) {
+	v := c.Val
+	if c.Op == types.PropertyChangeOpRemove || c.Op == types.PropertyChangeOpIndirectRemove {
+		v = nil
+	}
+	switch c.Name {
+	case "name":
+		r.name, _ = v.(string)
+	case "parent":
+		ref, _ := v.(types.ManagedObjectReference)
+		r.parentType, r.parent = ref.Type, ref.Value
+	case "runtime.connectionState":
+		s, _ := v.(types.HostSystemConnectionState)
+		r.connection = string(s)
+	case "runtime.inMaintenanceMode":
+		r.maintenance, _ = v.(bool)
+	}
+}
+
+func (s *snapshot) index(ref string, r *vmRec) {
+	if r.template {
+		return
+	}
+	if r.uuid != "" {
+		s.byUUID[r.uuid] = appendOnce(s.byUUID[r.uuid], ref)
+	}
+	if r.name != "" {
+		k := strings.ToLower(r.name)
+		s.byName[k] = appendOnce(s.byName[k], ref)
+	}
+	if r.guestHost != "" {
+		k := strings.ToLower(r.guestHost)
+		s.byHost[k] = appendOnce(s.byHost[k], ref)
+	}
+	for _, n := range r.nics {
+		for _, ip := range n.IPs {
+			s.byIP[ip] = appendOnce(s.byIP[ip], ref)
+		}
+	}
+}
+
+func (s *snapshot) unindex(ref string, r *vmRec) {
+	remove(s.byUUID, r.uuid, ref)
+	remove(s.byName, strings.ToLower(r.name), ref)
+	remove(s.byHost, strings.ToLower(r.guestHost), ref)
+	for _, n := range r.nics {
+		for _, ip := range n.IPs {
+			remove(s.byIP, ip, ref)
+		}
+	}
+}
+
+// vm builds the domain value for ref.
+func (s *snapshot) vm(vcenter, ref string) VM {
+	r := s.vms[ref]
+	out := VM{
+		VCenter: vcenter, Datacenter: r.dc, Ref: ref, Name: r.name, UUID: r.uuid,
+		PowerState: r.power, GuestHostname: r.guestHost, GuestID: r.guestID,
+		NumCPU: r.numCPU, MemoryMB: r.memoryMB, HostRef: r.host,
+	}
+	for _, n := range r.nics {
+		n.IPs = append([]string(nil), n.IPs...)
+		out.NICs = append(out.NICs, n)
+	}
+	// Nearest tag wins: VM, then host, then cluster, then datacenter.
+	chain := []string{"VirtualMachine:" + ref}
+	if h, ok := s.hosts[r.host]; ok {
+		out.Host = h.name
+		chain = append(chain, "HostSystem:"+r.host)
+		if h.parentType == "ClusterComputeResource" {
+			out.Cluster = s.clusters[h.parent]
+			chain = append(chain, "ClusterComputeResource:"+h.parent)
+		}
+	}
+	for dcRef, name := range s.dcRefs {
+		if name == r.dc {
+			chain = append(chain, "Datacenter:"+dcRef)
+		}
+	}
+	for _, k := range chain {
+		if out.Zone == "" {
+			out.Zone = s.zones[k]
+		}
+		if out.Region == "" {
+			out.Region = s.regions[k]
+		}
+	}
+	return out
+}
+
+func appendOnce(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+func remove(m map[string][]string, key, v string) {
+	list := m[key]
+	for i, x := range list {
+		if x == v {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(m, key)
+	} else {
+		m[key] = list
+	}
+}

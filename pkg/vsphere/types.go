@@ -1,0 +1,65 @@
+package vsphere
+
+import "time"
+
+// PowerState is a VM's power state as vSphere names it.
+type PowerState string
+
+// Power states.
+const (
+	PoweredOn  PowerState = "poweredOn"
+	PoweredOff PowerState = "poweredOff"
+	Suspended  PowerState = "suspended"
+)
+
+// NIC is one guest network adapter as VMware Tools reports it.
+type NIC struct {
+	// Network is the port group name.
+	Network   string
+	MAC       string
+	IPs       []string
+	Connected bool
+}
+
+// VM is a snapshot of one virtual machine from the inventory cache. It is a copy: callers
+// may keep and change it.
+type VM struct {
+	// VCenter is the configuration key of the vCenter that holds the VM.
+	VCenter    string
+	Datacenter string
+	// Ref is the managed object ID, such as vm-42.
+	Ref  string
+	Name string
+	// UUID is the BIOS UUID (config.uuid), lower case.
+	UUID          string
+	PowerState    PowerState
+	GuestHostname string
+	GuestID       string
+	NumCPU        int32
+	MemoryMB      int32
+	NICs          []NIC
+	// Host is the name of the ESXi host running the VM; HostRef its managed object ID.
+	Host    string
+	HostRef string
+	// Cluster is the vSphere cluster of the host, empty for a standalone host.
+	Cluster string
+	// Zone and Region are the names of the tags in the configured categories, found on
+	// the VM, its host, its cluster or its datacenter (nearest first); empty if none.
+	Zone   string
+	Region string
+}
+
+// CacheStatus says whether a vCenter's inventory cache can be trusted.
+type CacheStatus struct {
+	VCenter string
+	// Synced is true once a complete inventory has been read.
+	Synced bool
+	// LastContact is when vCenter last answered the watch.
+	LastContact time.Time
+	// LastResync is when the last complete inventory was read.
+	LastResync time.Time
+	// Fresh is true when Synced and LastContact is within the freshness limit.
+	Fresh bool
+	// LastError is the last watch error, nil after a success.
+	LastError error
+}
