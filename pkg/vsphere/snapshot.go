@@ -17,17 +17,17 @@ var (
 )
 
 type vmRec struct {
-	dc         string
-	name       string
-	uuid       string
-	template   bool
-	guestID    string
-	numCPU     int32
-	memoryMB   int32
-	power      PowerState
-	host       string
-	guestHost  string
-	nics       []NIC
+	dc        string
+	name      string
+	uuid      string
+	template  bool
+	guestID   string
+	numCPU    int32
+	memoryMB  int32
+	power     PowerState
+	host      string
+	guestHost string
+	nics      []NIC
 }
 
 type hostRec struct {

@@ -60,19 +60,19 @@ type Global struct {
 
 // VCenter is one vCenter. Empty fields inherit from Global.
 type VCenter struct {
-	User               string   `json:"user,omitempty"`
-	Password           string   `json:"password,omitempty"`
-	Server             string   `json:"server,omitempty"`
-	Port               int      `json:"port,omitempty"`
-	InsecureFlag       *bool    `json:"insecureFlag,omitempty"`
-	Datacenters        []string `json:"datacenters,omitempty"`
-	RoundTripperCount  int      `json:"soapRoundtripCount,omitempty"`
-	CAFile             string   `json:"caFile,omitempty"`
-	Thumbprint         string   `json:"thumbprint,omitempty"`
-	SecretName         string   `json:"secretName,omitempty"`
-	SecretNamespace    string   `json:"secretNamespace,omitempty"`
-	SecretsDirectory   string   `json:"secretsDirectory,omitempty"`
-	IPFamily           []string `json:"ipFamily,omitempty"`
+	User              string   `json:"user,omitempty"`
+	Password          string   `json:"password,omitempty"`
+	Server            string   `json:"server,omitempty"`
+	Port              int      `json:"port,omitempty"`
+	InsecureFlag      *bool    `json:"insecureFlag,omitempty"`
+	Datacenters       []string `json:"datacenters,omitempty"`
+	RoundTripperCount int      `json:"soapRoundtripCount,omitempty"`
+	CAFile            string   `json:"caFile,omitempty"`
+	Thumbprint        string   `json:"thumbprint,omitempty"`
+	SecretName        string   `json:"secretName,omitempty"`
+	SecretNamespace   string   `json:"secretNamespace,omitempty"`
+	SecretsDirectory  string   `json:"secretsDirectory,omitempty"`
+	IPFamily          []string `json:"ipFamily,omitempty"`
 }
 
 // Labels names tag categories. Either may be empty; a VM without a tag in a category

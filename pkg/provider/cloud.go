@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
+)
+
+// ProviderName is the name kubelets and cloud-controller use (--cloud-provider).
+const ProviderName = "vsphere"
+
+var _ cloudprovider.Interface = (*Cloud)(nil)
+
+// Cloud is the vSphere cloud provider.
+type Cloud struct {
+	cfg       *config.Config
+	inventory Inventory
+	// start connects to vCenter; called by Initialize with the framework's client.
+	start func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error
+}
+
+// Register makes the provider available to cloudprovider.InitCloudProvider under
+// ProviderName. main calls it once; the package has no init function.
+func Register() {
+	cloudprovider.RegisterCloudProvider(ProviderName, func(r io.Reader) (cloudprovider.Interface, error) {
+		if r == nil {
+			return nil, fmt.Errorf("--cloud-config: required (the vsphere.conf YAML file)")
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("--cloud-config: %w", err)
+		}
+		cfg, err := config.Load(data)
+		if err != nil {
+			return nil, err
+		}
+		return NewFromConfig(cfg), nil
+	})
+}
+
+// NewFromConfig returns a provider that connects to the configured vCenters when the
+// framework calls Initialize, reading credentials through the framework's client.
+func NewFromConfig(cfg *config.Config) *Cloud {
+	c := &Cloud{cfg: cfg}
+	c.start = func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error {
+		client, err := b.Client("vsphere-cloud-credentials")
+		if err != nil {
+			return fmt.Errorf("building a Kubernetes client for credentials: %w", err)
+		}
+		m := vsphere.NewManager(cfg, vsphere.SecretSource{Client: client})
+		m.Start(ctx)
+		c.inventory = m
+		return nil
+	}
+	return c
+}
+
+// New returns a provider over an existing inventory (tests, and callers that manage the
+// vsphere.Manager themselves).
+func New(cfg *config.Config, inv Inventory) *Cloud {
+	return &Cloud{cfg: cfg, inventory: inv}
+}
+
+// Initialize starts the vCenter sessions and inventory caches. It runs in the leader only.
+func (c *Cloud) Initialize(b cloudprovider.ControllerClientBuilder, stop <-chan struct{}) {
+	log := klog.Background().WithName(ProviderName)
+	for _, w := range c.cfg.Warnings {
+		log.Info("Cloud config warning", "warning", w)
+	}
+	for _, vc := range c.cfg.VCenters {
+		if vc.Insecure {
+			log.Info("WARNING: TLS verification of vCenter is turned off (insecureFlag); set caFile or thumbprint", "vcenter", vc.Name)
+		}
+	}
+	if c.start == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), log))
+	go func() { <-stop; cancel() }()
+	if err := c.start(ctx, b); err != nil {
+		log.Error(err, "Cannot start the vSphere inventory; node operations will fail until restart")
+	}
+}
+
+// InstancesV2 is the only instances interface served.
+func (c *Cloud) InstancesV2() (cloudprovider.InstancesV2, bool) { return &instances{cloud: c}, true }
+
+// Instances is not served: InstancesV2 replaces it.
+func (c *Cloud) Instances() (cloudprovider.Instances, bool) { return nil, false }
+
+// LoadBalancer is not served yet.
+func (c *Cloud) LoadBalancer() (cloudprovider.LoadBalancer, bool) { return nil, false }
+
+// Zones is not served: zones come from InstanceMetadata.
+func (c *Cloud) Zones() (cloudprovider.Zones, bool) { return nil, false }
+
+// Clusters is not served.
+func (c *Cloud) Clusters() (cloudprovider.Clusters, bool) { return nil, false }
+
+// Routes is not served: pod networking is the CNI's job on vSphere.
+func (c *Cloud) Routes() (cloudprovider.Routes, bool) { return nil, false }
+
+// ProviderName returns "vsphere".
+func (c *Cloud) ProviderName() string { return ProviderName }
+
+// HasClusterID is true: nothing is tagged per cluster in vCenter.
+func (c *Cloud) HasClusterID() bool { return true }

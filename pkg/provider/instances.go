@@ -1,0 +1,105 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+// ProviderIDPrefix starts every providerID, as with the upstream vSphere provider.
+const ProviderIDPrefix = "vsphere://"
+
+var _ cloudprovider.InstancesV2 = (*instances)(nil)
+
+type instances struct {
+	cloud *Cloud
+}
+
+// InstanceExists is false only when every vCenter's cache proves the VM is gone; any
+// doubt is an error, and the node controller then keeps the Node.
+func (i *instances) InstanceExists(ctx context.Context, node *v1.Node) (bool, error) {
+	_, err := i.find(ctx, node)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, vsphere.ErrNotFound):
+		klog.FromContext(ctx).Info("Node's VM is gone from every vCenter", "node", klog.KObj(node))
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// InstanceShutdown is true when the VM is powered off or suspended.
+func (i *instances) InstanceShutdown(ctx context.Context, node *v1.Node) (bool, error) {
+	vm, err := i.find(ctx, node)
+	switch {
+	case err == nil:
+		return vm.PowerState == vsphere.PoweredOff || vm.PowerState == vsphere.Suspended, nil
+	case errors.Is(err, vsphere.ErrNotFound):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// InstanceMetadata returns providerID, instance type, addresses, zone and region. A VM
+// whose guest reports no hostname or no NICs still initializes.
+func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloudprovider.InstanceMetadata, error) {
+	vm, err := i.find(ctx, node)
+	if err != nil {
+		if errors.Is(err, vsphere.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %w", cloudprovider.InstanceNotFound, err)
+		}
+		return nil, err
+	}
+	families := []string{"ipv4"}
+	for _, vc := range i.cloud.cfg.VCenters {
+		if vc.Name == vm.VCenter {
+			families = vc.IPFamilies
+		}
+	}
+	return &cloudprovider.InstanceMetadata{
+		ProviderID:    ProviderIDPrefix + vm.UUID,
+		InstanceType:  InstanceType(vm),
+		NodeAddresses: NodeAddresses(vm, node.Name, families, i.cloud.cfg.Nodes),
+		Zone:          vm.Zone,
+		Region:        vm.Region,
+	}, nil
+}
+
+func (i *instances) find(ctx context.Context, node *v1.Node) (vsphere.VM, error) {
+	if i.cloud.inventory == nil {
+		return vsphere.VM{}, fmt.Errorf("%w: inventory not started", vsphere.ErrUnavailable)
+	}
+	q := vsphere.NodeQuery{SystemUUID: node.Status.NodeInfo.SystemUUID, Name: node.Name}
+	if id := node.Spec.ProviderID; id != "" {
+		uuid, ok := strings.CutPrefix(id, ProviderIDPrefix)
+		if !ok || uuid == "" {
+			// Not ours: never report it as gone.
+			return vsphere.VM{}, fmt.Errorf("node %s: providerID %q does not start with %s", node.Name, id, ProviderIDPrefix)
+		}
+		q = vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}
+	}
+	vm, err := i.cloud.inventory.FindNodeVM(ctx, q)
+	if err != nil {
+		return vm, fmt.Errorf("node %s: %w", node.Name, err)
+	}
+	return vm, nil
+}
+
+// InstanceType is the upstream provider's form, vsphere-vm.cpu-4.mem-16gb.os-<guest>.
+func InstanceType(vm vsphere.VM) string {
+	os := strings.ToLower(strings.TrimSuffix(vm.GuestID, "Guest"))
+	if os == "" {
+		os = "unknown"
+	}
+	return fmt.Sprintf("vsphere-vm.cpu-%d.mem-%dgb.os-%s", vm.NumCPU, vm.MemoryMB/1024, os)
+}

@@ -1,0 +1,92 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	cloudprovider "k8s.io/cloud-provider"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
+)
+
+// fakeInventory answers every lookup with one VM or one error.
+type fakeInventory struct {
+	vm   vsphere.VM
+	err  error
+	last vsphere.NodeQuery
+}
+
+func (f *fakeInventory) FindNodeVM(_ context.Context, q vsphere.NodeQuery) (vsphere.VM, error) {
+	f.last = q
+	return f.vm, f.err
+}
+
+func node(providerID, systemUUID string) *v1.Node {
+	return &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "n1"},
+		Spec:       v1.NodeSpec{ProviderID: providerID},
+		Status:     v1.NodeStatus{NodeInfo: v1.NodeSystemInfo{SystemUUID: systemUUID}},
+	}
+}
+
+func TestInstanceExistsNeverGuesses(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		err        error
+		providerID string
+		exists     bool
+		wantErr    bool
+	}{
+		{"found", nil, "", true, false},
+		{"proven gone", fmt.Errorf("x: %w", vsphere.ErrNotFound), "", false, false},
+		{"vcenter down", fmt.Errorf("x: %w", vsphere.ErrUnavailable), "", false, true},
+		{"ambiguous", fmt.Errorf("x: %w", vsphere.ErrAmbiguous), "", false, true},
+		{"unauthorized", fmt.Errorf("x: %w", vsphere.ErrUnauthorized), "", false, true},
+		{"foreign providerID", fmt.Errorf("x: %w", vsphere.ErrNotFound), "aws:///i-123", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := &fakeInventory{vm: vsphere.VM{UUID: "u"}, err: tc.err}
+			i, _ := New(&config.Config{}, inv).InstancesV2()
+			exists, err := i.InstanceExists(ctx, node(tc.providerID, ""))
+			if exists != tc.exists || (err != nil) != tc.wantErr {
+				t.Errorf("InstanceExists = %v, %v; want %v, error %v", exists, err, tc.exists, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestInstanceMetadataAndQuery(t *testing.T) {
+	ctx := context.Background()
+	inv := &fakeInventory{vm: vsphere.VM{
+		VCenter: "a", UUID: "4214c5e2-1111-2222-3333-444455556666", NumCPU: 2, MemoryMB: 4096,
+		GuestID: "otherLinux64Guest", Zone: "z1", Region: "r1",
+		NICs: []vsphere.NIC{{IPs: []string{"10.0.0.9", "fd00::9"}}},
+	}}
+	cfg := &config.Config{VCenters: []config.VCenterConfig{{Name: "a", IPFamilies: []string{"ipv4", "ipv6"}}}}
+	i, _ := New(cfg, inv).InstancesV2()
+	md, err := i.InstanceMetadata(ctx, node("", "E2C51442-1111-2222-3333-444455556666"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.ProviderID != "vsphere://4214c5e2-1111-2222-3333-444455556666" || md.Zone != "z1" || md.Region != "r1" ||
+		md.InstanceType != "vsphere-vm.cpu-2.mem-4gb.os-otherlinux64" || len(md.NodeAddresses) != 5 {
+		t.Errorf("metadata = %+v", md)
+	}
+	if inv.last.SystemUUID == "" || inv.last.Name != "n1" || inv.last.ProviderUUID != "" {
+		t.Errorf("query without providerID = %+v", inv.last)
+	}
+	_, _ = i.InstanceExists(ctx, node("vsphere://4214c5e2-1111-2222-3333-444455556666", "x"))
+	if inv.last.ProviderUUID != "4214c5e2-1111-2222-3333-444455556666" || inv.last.SystemUUID != "" {
+		t.Errorf("query with providerID = %+v", inv.last)
+	}
+	inv.err = fmt.Errorf("x: %w", vsphere.ErrNotFound)
+	if _, err := i.InstanceMetadata(ctx, node("", "")); !errors.Is(err, cloudprovider.InstanceNotFound) {
+		t.Errorf("not found: %v", err)
+	}
+}
