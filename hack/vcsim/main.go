@@ -1,0 +1,92 @@
+// Command vcsim runs govmomi's vCenter simulator with an inventory read from a YAML file
+// (see Inventory), on a fixed or free port, and prints its URL and certificate
+// thumbprint. It is a development and test tool; it never runs in a cluster's
+// production path.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vmware/govmomi/session"
+	_ "github.com/vmware/govmomi/vapi/simulator" // the REST endpoints for tags
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+)
+
+var simulatorUser = url.UserPassword("user", "pass")
+
+func newViewManager(c *vim25.Client) *view.Manager { return view.NewManager(c) }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "vcsim: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
+	inventory := flag.String("inventory", "", "inventory YAML file (default: one datacenter, one cluster, two hosts, no VMs)")
+	username := flag.String("username", "user", "the only user name the simulator accepts")
+	password := flag.String("password", "pass", "the only password the simulator accepts")
+	envFile := flag.String("env-file", "", "also write VCSIM_URL, VCSIM_THUMBPRINT and VCSIM_CA_FILE to this file once ready")
+	flag.Parse()
+	simulatorUser = url.UserPassword(*username, *password)
+
+	inv, err := loadInventory(*inventory)
+	if err != nil {
+		return err
+	}
+	m := model(inv)
+	if err := m.Create(); err != nil {
+		return err
+	}
+	defer m.Remove()
+	m.Service.TLS = new(tls.Config)
+	m.Service.RegisterEndpoints = true
+	m.Service.Listen = &url.URL{Host: *listen, User: simulatorUser}
+	s := m.Service.NewServer()
+	defer s.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := vim25.NewClient(ctx, soap.NewClient(s.URL, true))
+	if err != nil {
+		return err
+	}
+	if err := session.NewManager(c).Login(ctx, simulatorUser); err != nil {
+		return err
+	}
+	if err := populate(ctx, m, c, inv); err != nil {
+		return err
+	}
+	_ = session.NewManager(c).Logout(ctx)
+
+	caFile, err := s.CertificateFile()
+	if err != nil {
+		return err
+	}
+	u := *s.URL
+	u.User = nil
+	lines := fmt.Sprintf("VCSIM_URL=%s\nVCSIM_HOSTPORT=%s\nVCSIM_THUMBPRINT=%s\nVCSIM_CA_FILE=%s\nVCSIM_VMS=%d\n",
+		u.String(), u.Host, soap.ThumbprintSHA1(s.Certificate()), caFile, len(inv.VMs))
+	fmt.Print(lines)
+	if *envFile != "" {
+		if err := os.WriteFile(*envFile+".tmp", []byte(lines), 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(*envFile+".tmp", *envFile); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
