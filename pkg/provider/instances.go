@@ -37,9 +37,13 @@ func (i *instances) InstanceExists(ctx context.Context, node *v1.Node) (bool, er
 	}
 }
 
-// InstanceShutdown is true when the VM is powered off or suspended.
+// InstanceShutdown is true when the VM is powered off or suspended, according to a
+// fresh cache; a stale cache is an error rather than an old answer.
 func (i *instances) InstanceShutdown(ctx context.Context, node *v1.Node) (bool, error) {
 	vm, err := i.find(ctx, node)
+	if err == nil && !vm.Fresh {
+		err = fmt.Errorf("node %s: power state unknown: %w", node.Name, vm.Stale)
+	}
 	switch {
 	case err == nil:
 		return vm.PowerState == vsphere.PoweredOff || vm.PowerState == vsphere.Suspended, nil
@@ -50,10 +54,15 @@ func (i *instances) InstanceShutdown(ctx context.Context, node *v1.Node) (bool, 
 	}
 }
 
-// InstanceMetadata returns providerID, instance type, addresses, zone and region. A VM
-// whose guest reports no hostname or no NICs still initializes.
+// InstanceMetadata returns providerID, instance type, addresses, zone and region from a
+// fresh cache (a stale one is an error: nodes are not initialized, nor their addresses
+// changed, from data that may be out of date). A VM whose guest reports no hostname or
+// no NICs still initializes.
 func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloudprovider.InstanceMetadata, error) {
 	vm, err := i.find(ctx, node)
+	if err == nil && !vm.Fresh {
+		return nil, fmt.Errorf("node %s: %w", node.Name, vm.Stale)
+	}
 	if err != nil {
 		if errors.Is(err, vsphere.ErrNotFound) {
 			return nil, fmt.Errorf("%w: %w", cloudprovider.InstanceNotFound, err)

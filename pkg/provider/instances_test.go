@@ -51,7 +51,7 @@ func TestInstanceExistsNeverGuesses(t *testing.T) {
 		{"foreign providerID", fmt.Errorf("x: %w", vsphere.ErrNotFound), "aws:///i-123", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := &fakeInventory{vm: vsphere.VM{UUID: "u"}, err: tc.err}
+			inv := &fakeInventory{vm: vsphere.VM{UUID: "u", Fresh: true}, err: tc.err}
 			i, _ := New(&config.Config{}, inv).InstancesV2()
 			exists, err := i.InstanceExists(ctx, node(tc.providerID, ""))
 			if exists != tc.exists || (err != nil) != tc.wantErr {
@@ -66,7 +66,8 @@ func TestInstanceMetadataAndQuery(t *testing.T) {
 	inv := &fakeInventory{vm: vsphere.VM{
 		VCenter: "a", UUID: "4214c5e2-1111-2222-3333-444455556666", NumCPU: 2, MemoryMB: 4096,
 		GuestID: "otherLinux64Guest", Zone: "z1", Region: "r1",
-		NICs: []vsphere.NIC{{IPs: []string{"10.0.0.9", "fd00::9"}}},
+		NICs:  []vsphere.NIC{{IPs: []string{"10.0.0.9", "fd00::9"}}},
+		Fresh: true,
 	}}
 	cfg := &config.Config{VCenters: []config.VCenterConfig{{Name: "a", IPFamilies: []string{"ipv4", "ipv6"}}}}
 	i, _ := New(cfg, inv).InstancesV2()
@@ -88,5 +89,20 @@ func TestInstanceMetadataAndQuery(t *testing.T) {
 	inv.err = fmt.Errorf("x: %w", vsphere.ErrNotFound)
 	if _, err := i.InstanceMetadata(ctx, node("", "")); !errors.Is(err, cloudprovider.InstanceNotFound) {
 		t.Errorf("not found: %v", err)
+	}
+}
+
+func TestStaleCacheAnswersOnlyExistence(t *testing.T) {
+	ctx := context.Background()
+	inv := &fakeInventory{vm: vsphere.VM{UUID: "u", PowerState: vsphere.PoweredOff, Stale: fmt.Errorf("x: %w", vsphere.ErrUnavailable)}}
+	i, _ := New(&config.Config{}, inv).InstancesV2()
+	if ok, err := i.InstanceExists(ctx, node("", "")); !ok || err != nil {
+		t.Errorf("InstanceExists on a stale cache = %v, %v; want true (it certainly existed)", ok, err)
+	}
+	if _, err := i.InstanceShutdown(ctx, node("", "")); !errors.Is(err, vsphere.ErrUnavailable) {
+		t.Errorf("InstanceShutdown on a stale cache: %v, want ErrUnavailable", err)
+	}
+	if _, err := i.InstanceMetadata(ctx, node("", "")); !errors.Is(err, vsphere.ErrUnavailable) {
+		t.Errorf("InstanceMetadata on a stale cache: %v, want ErrUnavailable", err)
 	}
 }

@@ -65,7 +65,7 @@ func (c *cache) run(ctx context.Context) {
 		case <-ctx.Done():
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 30*time.Second)
+		backoff = min(2*backoff, 10*time.Second)
 	}
 }
 
@@ -153,12 +153,12 @@ func (c *cache) watch(ctx context.Context) error {
 		now := c.now()
 		c.mu.Lock()
 		c.lastContact = now
-		c.lastErr = nil
 		if !live && !truncated {
 			c.snap = snap
 			c.lastResync = now
 			live = true
 			changed = true
+			c.lastErr = nil
 			log.V(2).Info("Inventory synced", "vms", len(snap.vms), "hosts", len(snap.hosts))
 		}
 		notify := c.onChange
@@ -227,7 +227,9 @@ func (c *cache) status() CacheStatus {
 
 func (c *cache) statusLocked() CacheStatus {
 	st := CacheStatus{VCenter: c.vc.Name, Synced: c.snap != nil, LastContact: c.lastContact, LastResync: c.lastResync, LastError: c.lastErr}
-	st.Fresh = st.Synced && c.now().Sub(c.lastContact) <= c.inv.Freshness
+	// A broken watch misses changes, so the cache is not fresh until a new complete
+	// inventory has been read, however recent the last contact was.
+	st.Fresh = st.Synced && c.lastErr == nil && c.now().Sub(c.lastContact) <= c.inv.Freshness
 	return st
 }
 

@@ -189,7 +189,12 @@ func (c *cache) lookup(k lookupKey) ([]VM, CacheStatus) {
 	}
 	out := make([]VM, 0, len(refs))
 	for _, r := range refs {
-		out = append(out, c.snap.vm(c.vc.Name, r))
+		vm := c.snap.vm(c.vc.Name, r)
+		vm.Fresh = st.Fresh
+		if !st.Fresh {
+			vm.Stale = st.errStale()
+		}
+		out = append(out, vm)
 	}
 	return out, st
 }

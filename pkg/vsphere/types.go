@@ -47,6 +47,12 @@ type VM struct {
 	// the VM, its host, its cluster or its datacenter (nearest first); empty if none.
 	Zone   string
 	Region string
+	// Fresh is false when the cache that holds the VM cannot vouch for its current state
+	// (vCenter unreachable, watch broken, or not heard from within the freshness limit).
+	// Such a VM certainly existed; its other fields may be out of date.
+	Fresh bool
+	// Stale explains why Fresh is false; nil otherwise.
+	Stale error
 }
 
 // CacheStatus says whether a vCenter's inventory cache can be trusted.

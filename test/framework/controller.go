@@ -1,0 +1,66 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CloudConfig returns a vsphere.conf for one simulator (or a proxy in front of it at
+// hostPort), verifying TLS with the simulator's certificate, credentials from the Secret
+// kube-system/vsphere-creds, and the inventory timings given.
+func CloudConfig(host string, port int, caFile, extra string) string {
+	return fmt.Sprintf(`global:
+  secretName: vsphere-creds
+  secretNamespace: kube-system
+  caFile: %s
+vcenter:
+  sim:
+    server: %s
+    port: %d
+labels:
+  zone: k8s-zone
+  region: k8s-region
+%s`, caFile, host, port, extra)
+}
+
+// EnsureCredentials creates or updates the Secret that holds the simulator's credentials
+// for server, with the upstream provider's keys.
+func EnsureCredentials(ctx context.Context, cp *ControlPlane, server string) error {
+	sec := &v1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "vsphere-creds", Namespace: "kube-system"},
+		StringData: map[string]string{server + ".username": SimUser, server + ".password": SimPassword},
+	}
+	_, err := cp.Client.CoreV1().Secrets("kube-system").Create(ctx, sec, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = cp.Client.CoreV1().Secrets("kube-system").Update(ctx, sec, metav1.UpdateOptions{})
+	}
+	return err
+}
+
+// StartCloudController writes the cloud config and runs bin/cloud-controller against the
+// control plane with the given extra flags.
+func StartCloudController(cp *ControlPlane, name, cloudConfig string, flags ...string) (*Process, error) {
+	cfgPath := filepath.Join(cp.Dir, name+".conf")
+	if err := os.WriteFile(cfgPath, []byte(cloudConfig), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--cloud-provider=vsphere", "--cloud-config=" + cfgPath,
+		"--kubeconfig=" + cp.Kubeconfig, "--authentication-kubeconfig=" + cp.Kubeconfig,
+		"--authorization-kubeconfig=" + cp.Kubeconfig, "--secure-port=0", "--webhook-secure-port=0",
+		"--leader-elect=true", "--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s",
+		"--leader-elect-retry-period=1s", "--controllers=cloud-node,cloud-node-lifecycle",
+		"--v=2",
+	}
+	return Start(cp.Dir, name, filepath.Join(BinDir(), "cloud-controller"), append(args, flags...)...)
+}
+
+// Itoa is strconv.Itoa, for flag building in tests.
+func Itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,93 @@
+package framework
+
+import (
+	"context"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// UninitializedTaint is the taint kubelet adds with --cloud-provider=external.
+const UninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
+
+// RegisterNode creates a Node the way kubelet with --cloud-provider=external does: the
+// uninitialized taint, no providerID, the SystemUUID it read from DMI, a Hostname address
+// and a Ready condition.
+func RegisterNode(ctx context.Context, c kubernetes.Interface, name, systemUUID string) error {
+	n := &v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
+		Spec:       v1.NodeSpec{Taints: []v1.Taint{{Key: UninitializedTaint, Value: "true", Effect: v1.TaintEffectNoSchedule}}},
+	}
+	if _, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	// cloud-controller may already be changing the Node: retry on conflicts, as kubelet does.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Status.NodeInfo = v1.NodeSystemInfo{SystemUUID: systemUUID, KubeletVersion: "v1.37.1"}
+		if len(cur.Status.Addresses) == 0 {
+			cur.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeHostName, Address: name}}
+		}
+		cur.Status.Conditions = []v1.NodeCondition{readyCondition(v1.ConditionTrue)}
+		_, err = c.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// SetReady sets the Node's Ready condition, as kubelet (True) or the node lifecycle
+// controller after missed heartbeats (Unknown) would.
+func SetReady(ctx context.Context, c kubernetes.Interface, name string, status v1.ConditionStatus) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cond := readyCondition(status)
+		replaced := false
+		for i := range n.Status.Conditions {
+			if n.Status.Conditions[i].Type == v1.NodeReady {
+				n.Status.Conditions[i] = cond
+				replaced = true
+			}
+		}
+		if !replaced {
+			n.Status.Conditions = append(n.Status.Conditions, cond)
+		}
+		_, err = c.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+func readyCondition(status v1.ConditionStatus) v1.NodeCondition {
+	now := metav1.NewTime(time.Now())
+	return v1.NodeCondition{Type: v1.NodeReady, Status: status, Reason: "KubeletReady", LastHeartbeatTime: now, LastTransitionTime: now}
+}
+
+// Initialized reports whether the cloud node controller has initialized the Node.
+func Initialized(n *v1.Node) bool {
+	if n.Spec.ProviderID == "" {
+		return false
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Key == UninitializedTaint {
+			return false
+		}
+	}
+	return true
+}
+
+// HasTaint reports whether the Node carries a taint with key.
+func HasTaint(n *v1.Node, key string) bool {
+	for _, t := range n.Spec.Taints {
+		if t.Key == key {
+			return true
+		}
+	}
+	return false
+}
