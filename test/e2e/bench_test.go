@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vsphere-cloud/provider/test/framework"
+)
+
+// bench prints one figure a line, as `make bench` collects them.
+func bench(name string, value float64, unit string) {
+	fmt.Printf("BENCH %s %.3f %s\n", name, value, unit)
+}
+
+func benchEnabled(t *testing.T) {
+	if os.Getenv("VSPHERE_CLOUD_BENCH") == "" {
+		t.Skip("benchmark: run with `make bench` (VSPHERE_CLOUD_BENCH=1)")
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestBenchNodeInitialization registers 1,000 Nodes against 1,000 VMs and measures
+// initialization time, vCenter requests during initialization and in steady state, and
+// cloud-controller's peak RSS. vCenter requests are counted by a proxy in front of the
+// simulator.
+func TestBenchNodeInitialization(t *testing.T) {
+	benchEnabled(t)
+	ctx := context.Background()
+	n := envInt("BENCH_NODES", 1000)
+	steady := time.Duration(envInt("BENCH_STEADY_SECONDS", 180)) * time.Second
+	dir := artifactsDir(t, "bench-nodes")
+
+	inv := &framework.SimInventory{Datacenters: 1, Clusters: 2, Hosts: 8}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("bench-%04d", i)
+		inv.VMs = append(inv.VMs, framework.SimVM{
+			Name: name, Cluster: fmt.Sprintf("DC0_C%d", i%2), UUID: framework.TestUUID(name),
+			Hostname: name, IPs: []string{fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)},
+		})
+	}
+	inv.Tags = []framework.SimTag{
+		{Category: "k8s-zone", Name: "zone-a", AttachTo: []string{"DC0_C0"}},
+		{Category: "k8s-zone", Name: "zone-b", AttachTo: []string{"DC0_C1"}},
+		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
+	}
+	invPath := filepath.Join(dir, "inventory.yaml")
+	if err := inv.Write(invPath); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := framework.StartControlPlane(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cp.Stop)
+	simStart := time.Now()
+	sim, err := framework.StartSimulator(dir, invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	t.Logf("simulator with %d VMs ready in %s", n, time.Since(simStart).Round(time.Second))
+	proxyDir := filepath.Join(dir, "proxy")
+	if err := os.MkdirAll(proxyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := framework.StartCountingProxy(proxyDir, sim.URL, sim.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	host, port := proxy.HostPort()
+	if err := framework.EnsureCredentials(ctx, cp, host); err != nil {
+		t.Fatal(err)
+	}
+	// Default watch timings, except a resync every minute instead of every ten: the
+	// steady-state figure then counts ten times the resync traffic users will see.
+	conf := framework.CloudConfig(host, port, proxy.CAFile, "inventory:\n  resyncPeriod: 1m\n")
+	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf,
+		"--concurrent-node-syncs=20", "--kube-api-qps=500", "--kube-api-burst=1000",
+		"--node-status-update-frequency=10s", "--node-monitor-period=5s", "--v=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ccm.Stop)
+	if !framework.WaitFor(2*time.Minute, 100*time.Millisecond, func() bool { return proxy.Count("SOAP WaitForUpdatesEx") >= 1 }) {
+		t.Fatalf("cloud-controller never watched the inventory:\n%s", ccm.Tail(4000))
+	}
+	time.Sleep(2 * time.Second) // let the initial inventory read finish
+	t.Logf("vCenter requests to connect and read the inventory:\n%s", proxy.Summary())
+	proxy.Reset()
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	sem := make(chan struct{}, 50)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			name := fmt.Sprintf("bench-%04d", i)
+			if err := framework.RegisterNode(ctx, cp.Client, name, framework.TestUUID(name)); err != nil {
+				failed.Add(1)
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.FailNow()
+	}
+	var initialized int
+	ok := framework.WaitFor(5*time.Minute, 100*time.Millisecond, func() bool {
+		list, err := cp.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false
+		}
+		initialized = 0
+		for i := range list.Items {
+			if framework.Initialized(&list.Items[i]) {
+				initialized++
+			}
+		}
+		return initialized == n
+	})
+	elapsed := time.Since(start)
+	if !ok {
+		t.Fatalf("%d of %d nodes initialized in %s:\n%s", initialized, n, elapsed, ccm.Tail(4000))
+	}
+	initRequests := proxy.Total()
+	t.Logf("vCenter requests during initialization:\n%s", proxy.Summary())
+	bench("node_init_seconds", elapsed.Seconds(), "s")
+	bench("node_init_vcenter_requests", float64(initRequests), "requests")
+
+	proxy.Reset()
+	time.Sleep(steady)
+	steadyRequests := proxy.Total()
+	t.Logf("vCenter requests in %s of steady state (node status every 10s):\n%s", steady, proxy.Summary())
+	perNodeHour := float64(steadyRequests) / float64(n) / steady.Hours()
+	bench("steady_vcenter_requests_per_node_hour", perNodeHour, "requests")
+	bench("steady_vcenter_requests_per_hour", float64(steadyRequests)/steady.Hours(), "requests")
+	rss, err := ccm.PeakRSSBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bench("cloud_controller_peak_rss", float64(rss)/(1<<20), "MiB")
+	if ccm.Exited() {
+		t.Fatal("cloud-controller exited")
+	}
+}
