@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
@@ -25,9 +26,17 @@ type Cloud struct {
 	start func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error
 }
 
+// registerOnce guards the framework's global registry, which refuses a second
+// registration of one name.
+var registerOnce sync.Once
+
 // Register makes the provider available to cloudprovider.InitCloudProvider under
-// ProviderName. main calls it once; the package has no init function.
+// ProviderName. It is safe to call more than once; the package has no init function.
 func Register() {
+	registerOnce.Do(register)
+}
+
+func register() {
 	cloudprovider.RegisterCloudProvider(ProviderName, func(r io.Reader) (cloudprovider.Interface, error) {
 		if r == nil {
 			return nil, fmt.Errorf("--cloud-config: required (the vsphere.conf YAML file)")

@@ -41,6 +41,9 @@ func artifactsDir(t *testing.T, name string) string {
 		return t.TempDir()
 	}
 	dir := filepath.Join(base, name)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -72,9 +72,6 @@ func TestNodeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Stop)
-	if err := framework.EnsureCredentials(ctx, cp, "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
 	// Short timings so that the outage scenario outlasts both the node monitor period and
 	// the cache's freshness limit many times over.
 	conf := framework.CloudConfig("127.0.0.1", sim.Port, sim.CAFile, `inventory:
@@ -91,6 +88,28 @@ func TestNodeLifecycle(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("cloud-controller log tail:\n%s", ccm.Tail(6000))
+		}
+	})
+	t.Cleanup(func() {
+		if ccm.LogContains(framework.SimPassword) || ccm.LogContains("wrong-Pa55word") {
+			t.Error("a vCenter password appears in cloud-controller's log")
+		}
+	})
+	waitLog := func(t *testing.T, what string) {
+		t.Helper()
+		if !framework.WaitFor(30*time.Second, 200*time.Millisecond, func() bool { return ccm.LogContains(what) || ccm.Exited() }) || ccm.Exited() {
+			t.Fatalf("cloud-controller did not report %q (exited: %v)", what, ccm.Exited())
+		}
+	}
+
+	t.Run("credentials: a missing or wrong Secret is reported and retried", func(t *testing.T) {
+		waitLog(t, "secret kube-system/vsphere-creds does not exist")
+		if err := framework.SetCredentials(ctx, cp, "127.0.0.1", framework.SimUser, "wrong-Pa55word"); err != nil {
+			t.Fatal(err)
+		}
+		waitLog(t, "rejected the login of user")
+		if err := framework.EnsureCredentials(ctx, cp, "127.0.0.1"); err != nil {
+			t.Fatal(err)
 		}
 	})
 	nodes := cp.Client.CoreV1().Nodes()
@@ -151,6 +170,9 @@ func TestNodeLifecycle(t *testing.T) {
 			}
 			if got := addr(n, v1.NodeInternalIP); got != fmt.Sprintf("10.%d.0.%d", i%2, 10+i) {
 				t.Errorf("%s InternalIP = %q (addresses %v)", n.Name, got, n.Status.Addresses)
+				for _, mf := range n.ManagedFields {
+					t.Logf("managed by %s %s %s at %v: %s", mf.Manager, mf.Operation, mf.Subresource, mf.Time, mf.FieldsV1.String())
+				}
 			}
 		}
 		t.Logf("%d nodes initialized in %s", fleet, time.Since(start).Round(time.Millisecond))

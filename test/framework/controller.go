@@ -33,9 +33,14 @@ labels:
 // EnsureCredentials creates or updates the Secret that holds the simulator's credentials
 // for server, with the upstream provider's keys.
 func EnsureCredentials(ctx context.Context, cp *ControlPlane, server string) error {
+	return SetCredentials(ctx, cp, server, SimUser, SimPassword)
+}
+
+// SetCredentials creates or updates the credentials Secret with any user and password.
+func SetCredentials(ctx context.Context, cp *ControlPlane, server, user, password string) error {
 	sec := &v1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "vsphere-creds", Namespace: "kube-system"},
-		StringData: map[string]string{server + ".username": SimUser, server + ".password": SimPassword},
+		StringData: map[string]string{server + ".username": user, server + ".password": password},
 	}
 	_, err := cp.Client.CoreV1().Secrets("kube-system").Create(ctx, sec, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {

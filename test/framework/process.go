@@ -127,3 +127,9 @@ func WaitFor(timeout, interval time.Duration, f func() bool) bool {
 		time.Sleep(interval)
 	}
 }
+
+// LogContains reports whether the process log contains s.
+func (p *Process) LogContains(s string) bool {
+	b, _ := os.ReadFile(p.Log)
+	return strings.Contains(string(b), s)
+}

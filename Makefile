@@ -1,0 +1,48 @@
+# vsphere-cloud. `make help` lists the targets.
+SHELL := /bin/bash -o pipefail
+GO ?= go
+BIN := $(CURDIR)/bin
+# The control plane's binaries are built once per version into this cache.
+export VSPHERE_CLOUD_CACHE ?= $(HOME)/.cache/vsphere-cloud
+ARTIFACTS ?= $(CURDIR)/_output
+CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
+TOOL_MODULES := hack/tools hack/tools/etcd
+
+.PHONY: help build test test-unit test-e2e verify bench demo control-plane clean
+
+help: ## Show the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## Build cloud-controller and the simulator program into bin/.
+	$(GO) build -o $(BIN)/ ./cmd/cloud-controller ./hack/vcsim
+
+control-plane: ## Build (or reuse) pinned etcd and kube-apiserver in $(VSPHERE_CLOUD_CACHE).
+	@mkdir -p $(ARTIFACTS)
+	hack/control-plane-bins.sh > $(CONTROL_PLANE_ENV).tmp && mv $(CONTROL_PLANE_ENV).tmp $(CONTROL_PLANE_ENV)
+	@cat $(CONTROL_PLANE_ENV)
+
+test: verify test-unit test-e2e ## Everything CI runs.
+
+test-unit: ## Unit and simulator tests, with the race detector.
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/vcsim/...
+
+test-e2e: build control-plane ## End-to-end tests on etcd, kube-apiserver and the simulator.
+	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
+	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)'
+
+bench: build control-plane ## Benchmarks: prints BENCH <name> <value> <unit> lines.
+	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
+	VSPHERE_CLOUD_BENCH=1 VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/bench $(GO) test -count=1 -timeout 60m -v -run 'TestBench' ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/bench.log | grep -E '^(BENCH|--- |FAIL|ok)'
+
+demo: build control-plane ## Local control plane + simulator + cloud-controller, a few Nodes, their providerIDs and zones.
+	set -a && source $(CONTROL_PLANE_ENV) && set +a && $(GO) run ./hack/demo --dir $(ARTIFACTS)/demo
+
+verify: ## gofmt, go vet, go.mod tidiness of every module.
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	@for m in $(TOOL_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
+	@echo "verify: ok"
+
+clean: ## Remove build output (not the control-plane cache).
+	rm -rf $(BIN) $(ARTIFACTS)
