@@ -75,13 +75,16 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloud
 			families = vc.IPFamilies
 		}
 	}
-	return &cloudprovider.InstanceMetadata{
+	md := &cloudprovider.InstanceMetadata{
 		ProviderID:    ProviderIDPrefix + vm.UUID,
 		InstanceType:  InstanceType(vm),
 		NodeAddresses: NodeAddresses(vm, node.Name, families, i.cloud.cfg.Nodes),
 		Zone:          vm.Zone,
 		Region:        vm.Region,
-	}, nil
+	}
+	klog.FromContext(ctx).V(2).Info("Node metadata from the inventory", "node", klog.KObj(node),
+		"vcenter", vm.VCenter, "datacenter", vm.Datacenter, "vm", vm.Ref, "nics", len(vm.NICs), "addresses", md.NodeAddresses)
+	return md, nil
 }
 
 func (i *instances) find(ctx context.Context, node *v1.Node) (vsphere.VM, error) {

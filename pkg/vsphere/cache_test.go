@@ -12,6 +12,8 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
 
 func simClient(t *testing.T, e *simEnv) *vim25.Client {
@@ -130,5 +132,47 @@ func TestSessionTerminatedIsReestablished(t *testing.T) {
 	}
 	if n := e.mgr.Sessions()[0].Logins(); n < 2 {
 		t.Errorf("logins = %d, want a re-login", n)
+	}
+}
+
+// TestOneDownVCenterDoesNotBlockAnother runs two simulators; the second one dies. Lookups
+// of the first one's VMs keep working, and absence is no longer provable.
+func TestOneDownVCenterDoesNotBlockAnother(t *testing.T) {
+	a := startSim(t, simulator.VPX(), nil)
+	b := startSim(t, simulator.VPX(), nil)
+	cfg := *a.cfg
+	cfg.VCenters = []config.VCenterConfig{a.cfg.VCenters[0], b.cfg.VCenters[0]}
+	cfg.VCenters[1].Name = "sim-b"
+	pw, _ := a.server.URL.User.Password()
+	mgr := NewManager(&cfg, staticCreds{Username: a.server.URL.User.Username(), Password: pw})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mgr.Start(ctx)
+	uuid := simVM(t, simClient(t, a), "/DC0/vm/DC0_H0_VM0").UUID(ctx)
+	// The simulator's UUIDs are deterministic: remove the twin from the second vCenter.
+	twin := simVM(t, simClient(t, b), "/DC0/vm/DC0_H0_VM0")
+	if task, err := twin.PowerOff(ctx); err == nil {
+		_ = task.Wait(ctx)
+	}
+	if task, err := twin.Destroy(ctx); err != nil || task.Wait(ctx) != nil {
+		t.Fatalf("destroying the twin: %v", err)
+	}
+	eventually(t, 10*time.Second, func() bool {
+		st := mgr.Status()
+		vms, _ := mgr.caches[1].lookup(lookupKey{kind: keyUUID, value: uuid})
+		return st[0].Fresh && st[1].Fresh && len(vms) == 0
+	})
+	b.server.Close()
+	eventually(t, 15*time.Second, func() bool { return !mgr.Status()[1].Fresh })
+	start := time.Now()
+	vm, err := mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: uuid})
+	if err != nil || vm.VCenter != "sim" || !vm.Fresh {
+		t.Fatalf("lookup in the healthy vCenter: %+v, %v", vm, err)
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Errorf("lookup took %s; it must not wait for the dead vCenter", d)
+	}
+	if _, err := mgr.FindNodeVM(ctx, NodeQuery{Name: "nowhere"}); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("absence with one vCenter down: %v, want ErrUnavailable", err)
 	}
 }
