@@ -6,9 +6,10 @@ BIN := $(CURDIR)/bin
 export VSPHERE_CLOUD_CACHE ?= $(HOME)/.cache/vsphere-cloud
 ARTIFACTS ?= $(CURDIR)/_output
 CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
-TOOL_MODULES := hack/tools hack/tools/etcd
+TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen
+CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
-.PHONY: help build test test-unit test-e2e verify bench demo control-plane clean
+.PHONY: help build test test-unit test-e2e verify update bench demo control-plane clean
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,7 +38,12 @@ bench: build control-plane ## Benchmarks: prints BENCH <name> <value> <unit> lin
 demo: build control-plane ## Local control plane + simulator + cloud-controller, a few Nodes, their providerIDs and zones.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && $(GO) run ./hack/demo --dir $(ARTIFACTS)/demo
 
-verify: ## gofmt, go vet, go.mod tidiness of every module.
+update: ## Regenerate deepcopy code and CRD manifests from api/.
+	$(CONTROLLER_GEN) object paths=$(CURDIR)/api/...
+	$(CONTROLLER_GEN) crd paths=$(CURDIR)/api/... output:crd:dir=$(CURDIR)/manifests/crds
+
+verify: update ## gofmt, go vet, generated files, go.mod tidiness of every module.
+	@git diff --exit-code -- api manifests/crds || { echo "generated files are stale: run make update"; exit 1; }
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff

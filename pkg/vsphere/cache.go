@@ -91,7 +91,7 @@ func (c *cache) watch(ctx context.Context) error {
 	snap := newSnapshot()
 	for _, dc := range dcs {
 		snap.dcRefs[dc.Self.Value] = dc.Name
-		v, err := view.NewManager(client).CreateContainerView(ctx, dc.Self, []string{"VirtualMachine", "HostSystem", "ClusterComputeResource"}, true)
+		v, err := view.NewManager(client).CreateContainerView(ctx, dc.Self, append([]string{"VirtualMachine", "HostSystem"}, namedTypes...), true)
 		if err != nil {
 			return fmt.Errorf("creating view of datacenter %s: %w", dc.Name, classify(err))
 		}
@@ -174,13 +174,13 @@ func (c *cache) watch(ctx context.Context) error {
 
 func filterSpec(viewRef types.ManagedObjectReference) types.PropertyFilterSpec {
 	ts := &types.TraversalSpec{Type: "ContainerView", Path: "view", Skip: types.NewBool(false)}
+	props := []types.PropertySpec{{Type: "VirtualMachine", PathSet: vmProps}, {Type: "HostSystem", PathSet: hostProps}}
+	for _, t := range namedTypes {
+		props = append(props, types.PropertySpec{Type: t, PathSet: nameProps})
+	}
 	return types.PropertyFilterSpec{
 		ObjectSet: []types.ObjectSpec{{Obj: viewRef, Skip: types.NewBool(true), SelectSet: []types.BaseSelectionSpec{ts}}},
-		PropSet: []types.PropertySpec{
-			{Type: "VirtualMachine", PathSet: vmProps},
-			{Type: "HostSystem", PathSet: hostProps},
-			{Type: "ClusterComputeResource", PathSet: clusterProps},
-		},
+		PropSet:   props,
 	}
 }
 

@@ -54,6 +54,10 @@ func TestFindNodeVMFollowsChanges(t *testing.T) {
 	if got.Name != "DC0_H0_VM0" || got.Datacenter != "DC0" || got.PowerState != PoweredOn || got.Host == "" || got.NumCPU == 0 {
 		t.Errorf("VM = %+v", got)
 	}
+	if got.ResourcePool == "" || got.Folder != "vm" || len(got.Datastores) == 0 || got.Datastores[0] == "" ||
+		got.HostConnection != "connected" || got.ToolsRunningStatus == "" {
+		t.Errorf("placement = pool %q folder %q datastores %q host %q tools %q", got.ResourcePool, got.Folder, got.Datastores, got.HostConnection, got.ToolsRunningStatus)
+	}
 	swapped, _ := SwapUUIDByteOrder(uuid)
 	if got, err := e.mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: swapped}); err != nil || got.Name != "DC0_H0_VM0" {
 		t.Errorf("by swapped UUID: %+v %v", got, err)

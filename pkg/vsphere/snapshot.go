@@ -11,23 +11,34 @@ var (
 	vmProps = []string{
 		"name", "config.uuid", "config.template", "config.guestId", "config.hardware.numCPU",
 		"config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.hostName", "guest.net",
+		"resourcePool", "parent", "datastore", "guest.toolsRunningStatus", "guestHeartbeatStatus",
+		"runtime.dasVmProtection",
 	}
-	hostProps    = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode"}
-	clusterProps = []string{"name"}
+	hostProps = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "runtime.inQuarantineMode"}
+	// nameProps is all that is read of clusters, resource pools, folders and datastores.
+	nameProps = []string{"name"}
+	// namedTypes are the types whose names the inventory keeps, to name a VM's placement.
+	namedTypes = []string{"ClusterComputeResource", "ResourcePool", "Folder", "Datastore"}
 )
 
 type vmRec struct {
-	dc        string
-	name      string
-	uuid      string
-	template  bool
-	guestID   string
-	numCPU    int32
-	memoryMB  int32
-	power     PowerState
-	host      string
-	guestHost string
-	nics      []NIC
+	dc         string
+	name       string
+	uuid       string
+	template   bool
+	guestID    string
+	numCPU     int32
+	memoryMB   int32
+	power      PowerState
+	host       string
+	guestHost  string
+	nics       []NIC
+	pool       string
+	folder     string
+	datastores []string
+	tools      string
+	heartbeat  string
+	haProtect  bool
 }
 
 type hostRec struct {
@@ -37,18 +48,19 @@ type hostRec struct {
 	parent      string
 	connection  string
 	maintenance bool
+	quarantine  bool
 }
 
 // snapshot is one vCenter's inventory with its indexes. It is guarded by the owning
 // cache's lock.
 type snapshot struct {
-	vms      map[string]*vmRec
-	hosts    map[string]*hostRec
-	clusters map[string]string // ref -> name
-	byUUID   map[string][]string
-	byName   map[string][]string
-	byHost   map[string][]string // lower-case guest hostname -> refs
-	byIP     map[string][]string
+	vms    map[string]*vmRec
+	hosts  map[string]*hostRec
+	names  map[string]string // "Type:Value" of clusters, pools, folders, datastores -> name
+	byUUID map[string][]string
+	byName map[string][]string
+	byHost map[string][]string // lower-case guest hostname -> refs
+	byIP   map[string][]string
 	// tags maps "Type:Value" of an object to its zone and region tag names.
 	zones   map[string]string
 	regions map[string]string
@@ -57,7 +69,7 @@ type snapshot struct {
 
 func newSnapshot() *snapshot {
 	return &snapshot{
-		vms: map[string]*vmRec{}, hosts: map[string]*hostRec{}, clusters: map[string]string{},
+		vms: map[string]*vmRec{}, hosts: map[string]*hostRec{}, names: map[string]string{},
 		byUUID: map[string][]string{}, byName: map[string][]string{}, byHost: map[string][]string{},
 		byIP: map[string][]string{}, zones: map[string]string{}, regions: map[string]string{},
 		dcRefs: map[string]string{},
@@ -98,14 +110,15 @@ func (s *snapshot) apply(dc string, u types.ObjectUpdate) {
 		for _, c := range u.ChangeSet {
 			r.set(c)
 		}
-	case "ClusterComputeResource":
+	default:
+		key := u.Obj.Type + ":" + ref
 		if u.Kind == types.ObjectUpdateKindLeave {
-			delete(s.clusters, ref)
+			delete(s.names, key)
 			return
 		}
 		for _, c := range u.ChangeSet {
 			if c.Name == "name" {
-				s.clusters[ref], _ = c.Val.(string)
+				s.names[key], _ = c.Val.(string)
 			}
 		}
 	}
@@ -141,6 +154,26 @@ func (r *vmRec) set(c types.PropertyChange) {
 		r.host = ref.Value
 	case "guest.hostName":
 		r.guestHost, _ = v.(string)
+	case "resourcePool":
+		ref, _ := v.(types.ManagedObjectReference)
+		r.pool = ref.Type + ":" + ref.Value
+	case "parent":
+		ref, _ := v.(types.ManagedObjectReference)
+		r.folder = ref.Type + ":" + ref.Value
+	case "datastore":
+		arr, _ := v.(types.ArrayOfManagedObjectReference)
+		r.datastores = r.datastores[:0]
+		for _, ref := range arr.ManagedObjectReference {
+			r.datastores = append(r.datastores, ref.Type+":"+ref.Value)
+		}
+	case "guest.toolsRunningStatus":
+		r.tools, _ = v.(string)
+	case "guestHeartbeatStatus":
+		h, _ := v.(types.ManagedEntityStatus)
+		r.heartbeat = string(h)
+	case "runtime.dasVmProtection":
+		p, _ := v.(types.VirtualMachineRuntimeInfoDasProtectionState)
+		r.haProtect = p.DasProtected
 	case "guest.net":
 		r.nics = nil
 		arr, _ := v.(types.ArrayOfGuestNicInfo)
@@ -173,6 +206,8 @@ func (r *hostRec) set(c types.PropertyChange) {
 		r.connection = string(s)
 	case "runtime.inMaintenanceMode":
 		r.maintenance, _ = v.(bool)
+	case "runtime.inQuarantineMode":
+		r.quarantine, _ = v.(bool)
 	}
 }
 
@@ -216,6 +251,11 @@ func (s *snapshot) vm(vcenter, ref string) VM {
 		VCenter: vcenter, Datacenter: r.dc, Ref: ref, Name: r.name, UUID: r.uuid,
 		PowerState: r.power, GuestHostname: r.guestHost, GuestID: r.guestID,
 		NumCPU: r.numCPU, MemoryMB: r.memoryMB, HostRef: r.host,
+		ResourcePool: s.names[r.pool], Folder: s.names[r.folder],
+		ToolsRunningStatus: r.tools, GuestHeartbeat: r.heartbeat, HAProtected: r.haProtect,
+	}
+	for _, ds := range r.datastores {
+		out.Datastores = append(out.Datastores, s.names[ds])
 	}
 	for _, n := range r.nics {
 		n.IPs = append([]string(nil), n.IPs...)
@@ -225,9 +265,10 @@ func (s *snapshot) vm(vcenter, ref string) VM {
 	chain := []string{"VirtualMachine:" + ref}
 	if h, ok := s.hosts[r.host]; ok {
 		out.Host = h.name
+		out.HostConnection, out.HostInMaintenance, out.HostInQuarantine = h.connection, h.maintenance, h.quarantine
 		chain = append(chain, "HostSystem:"+r.host)
 		if h.parentType == "ClusterComputeResource" {
-			out.Cluster = s.clusters[h.parent]
+			out.Cluster = s.names["ClusterComputeResource:"+h.parent]
 			chain = append(chain, "ClusterComputeResource:"+h.parent)
 		}
 	}

@@ -41,8 +41,22 @@ type VM struct {
 	// Host is the name of the ESXi host running the VM; HostRef its managed object ID.
 	Host    string
 	HostRef string
+	// HostConnection is the host's connection state (connected, disconnected,
+	// notResponding); HostInMaintenance and HostInQuarantine its modes.
+	HostConnection    string
+	HostInMaintenance bool
+	HostInQuarantine  bool
 	// Cluster is the vSphere cluster of the host, empty for a standalone host.
 	Cluster string
+	// ResourcePool and Folder are names; Datastores the names of the VM's datastores.
+	ResourcePool string
+	Folder       string
+	Datastores   []string
+	// ToolsRunningStatus is VMware Tools' state (guestToolsRunning, ...), GuestHeartbeat
+	// the heartbeat colour, HAProtected whether vSphere HA protects the VM.
+	ToolsRunningStatus string
+	GuestHeartbeat     string
+	HAProtected        bool
 	// Zone and Region are the names of the tags in the configured categories, found on
 	// the VM, its host, its cluster or its datacenter (nearest first); empty if none.
 	Zone   string
