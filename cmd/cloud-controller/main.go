@@ -85,5 +85,9 @@ func controllerInitializers() map[string]app.ControllerInitFuncConstructor {
 		c.InitContext.ClientName = "vsphere-cloud-" + c.InitContext.ClientName
 		out[name] = c
 	}
+	out[placementControllerName] = app.ControllerInitFuncConstructor{
+		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-placement"},
+		Constructor: startPlacement,
+	}
 	return out
 }

@@ -54,6 +54,7 @@ func run() error {
 	m.Service.RegisterEndpoints = true
 	m.Service.Listen = &url.URL{Host: *listen, User: simulatorUser}
 	s := m.Service.NewServer()
+	m.Service.Handle("/vcsim/host-maintenance", controlHandler(m))
 	defer s.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -76,6 +76,9 @@ func New(cfg *config.Config, inv Inventory) *Cloud {
 	return &Cloud{cfg: cfg, inventory: inv}
 }
 
+// Inventory is the inventory the provider answers from, nil before Initialize.
+func (c *Cloud) Inventory() Inventory { return c.inventory }
+
 // Initialize starts the vCenter sessions and inventory caches. It runs in the leader only.
 func (c *Cloud) Initialize(b cloudprovider.ControllerClientBuilder, stop <-chan struct{}) {
 	log := klog.Background().WithName(ProviderName)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,8 +62,14 @@ func StartCloudController(cp *ControlPlane, name, cloudConfig string, flags ...s
 		"--kubeconfig=" + cp.Kubeconfig, "--authentication-kubeconfig=" + cp.Kubeconfig,
 		"--authorization-kubeconfig=" + cp.Kubeconfig, "--secure-port=0", "--webhook-secure-port=0",
 		"--leader-elect=true", "--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s",
-		"--leader-elect-retry-period=1s", "--controllers=cloud-node,cloud-node-lifecycle",
-		"--v=2",
+		"--leader-elect-retry-period=1s", "--v=2",
+	}
+	hasControllers := false
+	for _, f := range flags {
+		hasControllers = hasControllers || strings.HasPrefix(f, "--controllers=")
+	}
+	if !hasControllers {
+		args = append(args, "--controllers=cloud-node,cloud-node-lifecycle")
 	}
 	return Start(cp.Dir, name, filepath.Join(BinDir(), "cloud-controller"), append(args, flags...)...)
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/cloud-provider/app"
+	cloudcontrollerconfig "k8s.io/cloud-provider/app/config"
+	genericcontrollermanager "k8s.io/controller-manager/app"
+	"k8s.io/controller-manager/controller"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/placement"
+	"github.com/vsphere-cloud/provider/pkg/provider"
+)
+
+// placementControllerName is the name --controllers uses for the NodeVM controller.
+const placementControllerName = "vsphere-placement"
+
+type namedController string
+
+func (n namedController) Name() string { return string(n) }
+
+// startPlacement is the InitFuncConstructor of the NodeVM controller.
+func startPlacement(initCtx app.ControllerInitContext, _ *cloudcontrollerconfig.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+	return func(ctx context.Context, cc genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
+		c, ok := cloud.(*provider.Cloud)
+		if !ok {
+			return nil, false, nil
+		}
+		inv, ok := c.Inventory().(placement.Inventory)
+		if !ok {
+			return nil, false, fmt.Errorf("%s: the inventory does not publish changes", placementControllerName)
+		}
+		cfg, err := cc.ClientBuilder.Config(initCtx.ClientName)
+		if err != nil {
+			return nil, false, err
+		}
+		cfg = rest.CopyConfig(cfg)
+		cfg.ContentType = "application/json" // our CRD types have no protobuf encoding
+		scheme := runtime.NewScheme()
+		if err := clientgoscheme.AddToScheme(scheme); err != nil {
+			return nil, false, err
+		}
+		if err := v1alpha1.AddToScheme(scheme); err != nil {
+			return nil, false, err
+		}
+		cl, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", placementControllerName, err)
+		}
+		ctl := placement.New(inv, cl, cc.InformerFactory.Core().V1().Nodes())
+		go ctl.Run(ctx, 4)
+		return namedController(placementControllerName), true, nil
+	}
+}

@@ -1,0 +1,85 @@
+// Command vsphere-node is vsphere-cloud's node agent (a DaemonSet). It holds no vCenter
+// credentials: it reads its own Node's NodeVM from the Kubernetes API, checks what only the
+// guest can see, and keeps its Node's placement labels, conditions and maintenance taint.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/placement/agent"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "vsphere-node: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	opts := &Options{}
+	fs := pflag.NewFlagSet("vsphere-node", pflag.ContinueOnError)
+	opts.AddFlags(fs)
+	klogFlags := goFlagSet()
+	fs.AddGoFlagSet(klogFlags)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	ctrl.SetLogger(klog.NewKlogr())
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("--kubeconfig: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	own := fields.OneTermEqualSelector("metadata.name", opts.NodeName)
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress: opts.HealthAddr,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&v1.Node{}:         {Field: own},
+			&v1alpha1.NodeVM{}: {Field: own},
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	if opts.HealthAddr != "0" {
+		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+			return err
+		}
+	}
+	r := &agent.Reconciler{
+		Client: mgr.GetClient(), NodeName: opts.NodeName, GuestCheckPeriod: opts.GuestCheckPeriod,
+		Guest: agent.Guest{DMIRoot: opts.DMIRoot, DevRoot: opts.DevRoot, ProcRoot: opts.ProcRoot},
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

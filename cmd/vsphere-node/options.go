@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options configure vsphere-node.
+type Options struct {
+	// NodeName is this node's name (the Downward API's spec.nodeName in the DaemonSet).
+	NodeName string
+	// Kubeconfig is a kubeconfig file; empty means in-cluster.
+	Kubeconfig string
+	// DMIRoot is where the guest's DMI identity is read (product_uuid, product_serial).
+	DMIRoot string
+	// DevRoot is the guest's /dev, for disk UUIDs under disk/by-id.
+	DevRoot string
+	// ProcRoot is the guest's /proc, to find vmtoolsd.
+	ProcRoot string
+	// GuestCheckPeriod is how often guest facts are re-checked without events.
+	GuestCheckPeriod time.Duration
+	// MetricsAddr serves controller-runtime's metrics; "0" turns them off.
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" turns them off.
+	HealthAddr string
+}
+
+// AddFlags registers the options' flags.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.NodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (default $NODE_NAME)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty for in-cluster configuration")
+	fs.StringVar(&o.DMIRoot, "dmi-root", "/sys/class/dmi/id", "directory with the guest's DMI identity files")
+	fs.StringVar(&o.DevRoot, "dev-root", "/dev", "the guest's /dev; empty skips the disk UUID check")
+	fs.StringVar(&o.ProcRoot, "proc-root", "/proc", "the guest's /proc; empty skips the vmtoolsd check")
+	fs.DurationVar(&o.GuestCheckPeriod, "guest-check-period", time.Minute, "how often guest facts are re-checked")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `metrics address; "0" turns metrics off`)
+	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `health probe address; "0" turns probes off`)
+}
+
+// Validate checks the options; messages name the flag.
+func (o *Options) Validate() error {
+	if o.NodeName == "" {
+		return fmt.Errorf("--node-name: required (or set NODE_NAME)")
+	}
+	if o.DMIRoot == "" {
+		return fmt.Errorf("--dmi-root: required")
+	}
+	if o.GuestCheckPeriod < time.Second {
+		return fmt.Errorf("--guest-check-period: %s is below 1s", o.GuestCheckPeriod)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+)
+
+// Reconciler keeps one Node's labels, taint and conditions in step with its NodeVM and
+// the guest checks.
+type Reconciler struct {
+	Client   client.Client
+	NodeName string
+	Guest    Guest
+	// GuestCheckPeriod is how often guest facts are re-read without any event.
+	GuestCheckPeriod time.Duration
+}
+
+// SetupWithManager watches the Node and the NodeVM of NodeName (the manager's cache is
+// limited to those two objects).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toNode := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: r.NodeName}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("vsphere-node-placement").
+		For(&v1.Node{}).
+		Watches(&v1alpha1.NodeVM{}, toNode).
+		Complete(r)
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	lg := log.FromContext(ctx).WithValues("node", r.NodeName)
+	node := &v1.Node{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, node); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	var nvm *v1alpha1.NodeVM
+	obj := &v1alpha1.NodeVM{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, obj); {
+	case err == nil:
+		nvm = obj
+	case !apierrors.IsNotFound(err):
+		return reconcile.Result{}, err
+	}
+	uuid, _ := strings.CutPrefix(node.Spec.ProviderID, "vsphere://")
+	d := Compute(nvm, Facts{
+		Identity:      r.Guest.CheckIdentity(uuid),
+		DiskUUIDs:     r.Guest.DiskUUIDsVisible(),
+		CheckDisks:    r.Guest.DevRoot != "",
+		ToolsProcess:  r.Guest.ToolsProcessRunning(),
+		CheckProcList: r.Guest.ProcRoot != "",
+	})
+	if err := r.applyMeta(ctx, node, d); err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := r.applyConditions(ctx, node, d); err != nil {
+		return reconcile.Result{}, err
+	}
+	lg.V(1).Info("Node reconciled", "taint", d.Taint)
+	return reconcile.Result{RequeueAfter: r.GuestCheckPeriod}, nil
+}
+
+// applyMeta patches labels and the taint when they differ; nothing is written otherwise.
+func (r *Reconciler) applyMeta(ctx context.Context, node *v1.Node, d Desired) error {
+	patched := node.DeepCopy()
+	changed := false
+	for k, v := range d.Labels {
+		cur, has := patched.Labels[k]
+		switch {
+		case v == "" && has:
+			delete(patched.Labels, k)
+			changed = true
+		case v != "" && cur != v:
+			if patched.Labels == nil {
+				patched.Labels = map[string]string{}
+			}
+			patched.Labels[k] = v
+			changed = true
+		}
+	}
+	idx := -1
+	for i, t := range patched.Spec.Taints {
+		if t.Key == TaintHostMaintenance {
+			idx = i
+		}
+	}
+	switch {
+	case d.Taint && idx < 0:
+		now := metav1.Now()
+		patched.Spec.Taints = append(patched.Spec.Taints, v1.Taint{Key: TaintHostMaintenance, Value: "true", Effect: v1.TaintEffectNoSchedule, TimeAdded: &now})
+		changed = true
+	case !d.Taint && idx >= 0:
+		patched.Spec.Taints = append(patched.Spec.Taints[:idx:idx], patched.Spec.Taints[idx+1:]...)
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.Client.Patch(ctx, patched, client.MergeFromWithOptions(node, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("patching node %s: %w", node.Name, err)
+	}
+	*node = *patched
+	return nil
+}
+
+// applyConditions patches the Node's status when a condition's status, reason or message
+// changed. Heartbeat times are not refreshed on their own, to keep writes to changes.
+func (r *Reconciler) applyConditions(ctx context.Context, node *v1.Node, d Desired) error {
+	patched := node.DeepCopy()
+	changed := false
+	now := metav1.Now()
+	for _, want := range d.Conditions {
+		found := false
+		for i := range patched.Status.Conditions {
+			c := &patched.Status.Conditions[i]
+			if c.Type != want.Type {
+				continue
+			}
+			found = true
+			if c.Status != want.Status || c.Reason != want.Reason || c.Message != want.Message {
+				if c.Status != want.Status {
+					c.LastTransitionTime = now
+				}
+				c.Status, c.Reason, c.Message, c.LastHeartbeatTime = want.Status, want.Reason, want.Message, now
+				changed = true
+			}
+		}
+		if !found {
+			want.LastHeartbeatTime, want.LastTransitionTime = now, now
+			patched.Status.Conditions = append(patched.Status.Conditions, want)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, patched, client.StrategicMergeFrom(node)); err != nil {
+		return fmt.Errorf("patching node %s conditions: %w", node.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+package placement
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+// Inventory is what the controller needs of the inventory cache. vsphere.Manager
+// implements it.
+type Inventory interface {
+	// FindNodeVM resolves a Node's VM from the cache (see vsphere.Manager.FindNodeVM).
+	FindNodeVM(ctx context.Context, q vsphere.NodeQuery) (vsphere.VM, error)
+	// OnChange registers a function called after every batch of inventory changes.
+	OnChange(f func())
+}
+
+// Controller writes NodeVM objects. Every Node is reconciled when it changes and when the
+// inventory changes; a NodeVM is written only when its status differs from the last one
+// written, so a vMotion costs one status update.
+type Controller struct {
+	inv    Inventory
+	client client.Client
+	nodes  corelisters.NodeLister
+	synced cache.InformerSynced
+	queue  workqueue.TypedRateLimitingInterface[string]
+
+	mu      sync.Mutex
+	written map[string]v1alpha1.NodeVMStatus
+	claims  map[string]map[string]struct{} // VM key -> Nodes that resolve to it
+}
+
+// New builds the controller. c must know the v1alpha1 types.
+func New(inv Inventory, c client.Client, nodes coreinformers.NodeInformer) *Controller {
+	ctl := &Controller{
+		inv: inv, client: c, nodes: nodes.Lister(), synced: nodes.Informer().HasSynced,
+		queue:   workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "placement"}),
+		written: map[string]v1alpha1.NodeVMStatus{}, claims: map[string]map[string]struct{}{},
+	}
+	_, _ = nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    ctl.enqueue,
+		UpdateFunc: func(_, n any) { ctl.enqueue(n) },
+		DeleteFunc: func(obj any) {
+			if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				ctl.forget(key)
+			}
+		},
+	})
+	inv.OnChange(ctl.enqueueAll)
+	return ctl
+}
+
+func (c *Controller) enqueue(obj any) {
+	if key, err := cache.MetaNamespaceKeyFunc(obj); err == nil {
+		c.queue.Add(key)
+	}
+}
+
+func (c *Controller) enqueueAll() {
+	nodes, err := c.nodes.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, n := range nodes {
+		c.queue.Add(n.Name)
+	}
+}
+
+func (c *Controller) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.written, name)
+	for k, set := range c.claims {
+		if _, ok := set[name]; ok {
+			delete(set, name)
+			for other := range set {
+				c.queue.Add(other)
+			}
+		}
+		if len(set) == 0 {
+			delete(c.claims, k)
+		}
+	}
+}
+
+// Run processes the queue with workers until ctx ends.
+func (c *Controller) Run(ctx context.Context, workers int) {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	log := klog.FromContext(ctx).WithName("placement")
+	ctx = klog.NewContext(ctx, log)
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
+		return
+	}
+	// The inventory may have synced before the informer: sweep once, then periodically as
+	// a safety net for missed notifications.
+	go wait.UntilWithContext(ctx, func(context.Context) { c.enqueueAll() }, 5*time.Minute)
+	for i := 0; i < workers; i++ {
+		go wait.UntilWithContext(ctx, c.worker, time.Second)
+	}
+	log.Info("Placement controller started")
+	<-ctx.Done()
+}
+
+func (c *Controller) worker(ctx context.Context) {
+	for {
+		key, quit := c.queue.Get()
+		if quit {
+			return
+		}
+		err := c.reconcile(ctx, key)
+		if err != nil {
+			klog.FromContext(ctx).Error(err, "Reconciling NodeVM failed; retrying", "node", key)
+			c.queue.AddRateLimited(key)
+		} else {
+			c.queue.Forget(key)
+		}
+		c.queue.Done(key)
+	}
+}
+
+func (c *Controller) reconcile(ctx context.Context, name string) error {
+	node, err := c.nodes.Get(name)
+	if apierrors.IsNotFound(err) {
+		c.forget(name)
+		return nil // the NodeVM goes with the Node (owner reference)
+	}
+	if err != nil {
+		return err
+	}
+	q := vsphere.NodeQuery{SystemUUID: node.Status.NodeInfo.SystemUUID, Name: node.Name}
+	if uuid, ok := strings.CutPrefix(node.Spec.ProviderID, "vsphere://"); ok && uuid != "" {
+		q = vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}
+	}
+	vm, lookupErr := c.inv.FindNodeVM(ctx, q)
+	var dups []string
+	if lookupErr == nil {
+		dups = c.claim(vm.VCenter+"/"+vm.Ref, name)
+	}
+
+	c.mu.Lock()
+	prev, known := c.written[name]
+	c.mu.Unlock()
+	if !known {
+		existing := &v1alpha1.NodeVM{}
+		err := c.client.Get(ctx, client.ObjectKey{Name: name}, existing)
+		switch {
+		case apierrors.IsNotFound(err):
+			if err := c.create(ctx, node); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			prev = existing.Status
+		}
+	}
+	want := desiredStatus(prev, vm, lookupErr, dups)
+	if known && apiequality.Semantic.DeepEqual(prev, want) {
+		return nil
+	}
+	obj := &v1alpha1.NodeVM{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.client.Get(ctx, client.ObjectKey{Name: name}, obj); err != nil {
+		return err
+	}
+	if apiequality.Semantic.DeepEqual(obj.Status, want) {
+		c.remember(name, want)
+		return nil
+	}
+	obj.Status = want
+	if err := c.client.Status().Update(ctx, obj); err != nil {
+		return fmt.Errorf("updating NodeVM %s status: %w", name, err)
+	}
+	c.remember(name, want)
+	klog.FromContext(ctx).V(2).Info("NodeVM updated", "node", klog.KObj(node), "vm", want.VMName, "host", want.Host.Name)
+	return nil
+}
+
+func (c *Controller) create(ctx context.Context, node *v1.Node) error {
+	obj := &v1alpha1.NodeVM{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: node.Name,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID,
+			}},
+		},
+		Spec: v1alpha1.NodeVMSpec{NodeName: node.Name},
+	}
+	if err := c.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating NodeVM %s: %w", node.Name, err)
+	}
+	return nil
+}
+
+func (c *Controller) remember(name string, st v1alpha1.NodeVMStatus) {
+	c.mu.Lock()
+	c.written[name] = st
+	c.mu.Unlock()
+}
+
+// claim records that node resolves to vmKey and returns the other Nodes that resolve to
+// it too. When the set of claimants changes, the others are re-queued so that every one
+// of them carries (or drops) the duplicate condition.
+func (c *Controller) claim(vmKey, node string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var changed []string
+	for k, set := range c.claims {
+		if _, ok := set[node]; ok && k != vmKey {
+			delete(set, node)
+			for other := range set {
+				changed = append(changed, other)
+			}
+			if len(set) == 0 {
+				delete(c.claims, k)
+			}
+		}
+	}
+	set := c.claims[vmKey]
+	if set == nil {
+		set = map[string]struct{}{}
+		c.claims[vmKey] = set
+	}
+	var dups []string
+	for other := range set {
+		if other != node {
+			dups = append(dups, other)
+		}
+	}
+	if _, ok := set[node]; !ok {
+		set[node] = struct{}{}
+		changed = append(changed, dups...)
+	}
+	for _, n := range changed {
+		c.queue.Add(n)
+	}
+	sort.Strings(dups)
+	return dups
+}

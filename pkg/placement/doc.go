@@ -1,0 +1,9 @@
+// Package placement keeps one NodeVM object per Node, describing where the Node's VM runs
+// (vCenter, datacenter, cluster, ESXi host, resource pool, folder, datastores, networks)
+// and how it is (power, VMware Tools, host state), from the inventory cache's update
+// stream. It runs in cloud-controller.
+//
+// It never calls vCenter: every value comes from the cache, and a stale cache is shown
+// as a False InventoryFresh condition rather than hidden. It does not label, taint or
+// drain Nodes; vsphere-node does that from the NodeVM.
+package placement

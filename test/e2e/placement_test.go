@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/vim25/types"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/placement/agent"
+	"github.com/vsphere-cloud/provider/test/framework"
+)
+
+func TestPlacement(t *testing.T) {
+	ctx := context.Background()
+	dir := artifactsDir(t, "placement")
+	cp, err := framework.StartControlPlane(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cp.Stop)
+	if err := framework.InstallCRDs(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: 3}
+	for _, n := range []string{"pl-a", "pl-b"} {
+		inv.VMs = append(inv.VMs, framework.SimVM{Name: n, UUID: framework.TestUUID(n), Hostname: n, IPs: []string{"10.5.0.1"}})
+	}
+	invPath := filepath.Join(dir, "inventory.yaml")
+	if err := inv.Write(invPath); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := framework.StartSimulator(dir, invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	if err := framework.EnsureCredentials(ctx, cp, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	const resync = 8 * time.Second
+	conf := framework.CloudConfig("127.0.0.1", sim.Port, sim.CAFile, "inventory:\n  maxWait: 2s\n  freshness: 6s\n  resyncPeriod: 8s\n")
+	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf, "--controllers=cloud-node,cloud-node-lifecycle,vsphere-placement")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ccm.Stop)
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	cl, err := client.New(cp.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pl-a's guest is who it claims to be; pl-b's DMI UUID belongs to no VM.
+	guests := map[string]string{"pl-a": framework.TestUUID("pl-a"), "pl-b": framework.TestUUID("someone-else")}
+	var agents []*framework.Process
+	for name, dmi := range guests {
+		if err := framework.RegisterNode(ctx, cp.Client, name, framework.TestUUID(name)); err != nil {
+			t.Fatal(err)
+		}
+		gdir := filepath.Join(dir, "guest-"+name)
+		if err := framework.GuestFixture(gdir, dmi, true, true); err != nil {
+			t.Fatal(err)
+		}
+		a, err := framework.StartNodeAgent(cp, name, gdir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.Stop)
+		agents = append(agents, a)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("cloud-controller log tail:\n%s", ccm.Tail(4000))
+			for _, a := range agents {
+				t.Logf("%s log tail:\n%s", a.Name, a.Tail(3000))
+			}
+		}
+	})
+	nodeVM := func(name string) *v1alpha1.NodeVM {
+		o := &v1alpha1.NodeVM{}
+		if err := cl.Get(ctx, client.ObjectKey{Name: name}, o); err != nil {
+			return nil
+		}
+		return o
+	}
+	waitNode := func(t *testing.T, name string, d time.Duration, what string, f func(*v1.Node) bool) time.Duration {
+		t.Helper()
+		start := time.Now()
+		var n *v1.Node
+		if !framework.WaitFor(d, 50*time.Millisecond, func() bool {
+			var err error
+			n, err = cp.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			return err == nil && f(n)
+		}) {
+			t.Fatalf("node %s: %s not reached within %s; labels %v taints %v conditions %+v", name, what, d, n.Labels, n.Spec.Taints, n.Status.Conditions)
+		}
+		return time.Since(start)
+	}
+	cond := func(n *v1.Node, typ v1.NodeConditionType) *v1.NodeCondition {
+		for i := range n.Status.Conditions {
+			if n.Status.Conditions[i].Type == typ {
+				return &n.Status.Conditions[i]
+			}
+		}
+		return nil
+	}
+	admin, err := sim.Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder := find.NewFinder(admin)
+
+	t.Run("NodeVM and labels show the placement; guest identity is checked", func(t *testing.T) {
+		waitNode(t, "pl-a", 60*time.Second, "placement labels", func(n *v1.Node) bool {
+			return n.Labels[agent.LabelHost] != "" && n.Labels[agent.LabelCluster] == "DC0_C0" && n.Labels[agent.LabelDatacenter] == "DC0"
+		})
+		nvm := nodeVM("pl-a")
+		if nvm == nil || nvm.Status.VMName != "pl-a" || nvm.Status.ResourcePool == "" || len(nvm.Status.Datastores) == 0 ||
+			nvm.Status.PowerState != "poweredOn" || len(nvm.OwnerReferences) != 1 || nvm.OwnerReferences[0].Kind != "Node" {
+			t.Fatalf("NodeVM pl-a = %+v", nvm)
+		}
+		waitNode(t, "pl-a", 30*time.Second, "IdentityVerified=True", func(n *v1.Node) bool {
+			c := cond(n, agent.ConditionIdentityVerified)
+			return c != nil && c.Status == v1.ConditionTrue
+		})
+		waitNode(t, "pl-b", 30*time.Second, "IdentityVerified=False UUIDMismatch", func(n *v1.Node) bool {
+			c := cond(n, agent.ConditionIdentityVerified)
+			return c != nil && c.Status == v1.ConditionFalse && c.Reason == "UUIDMismatch"
+		})
+	})
+
+	t.Run("a vMotion moves the NodeVM and the host label within 5s", func(t *testing.T) {
+		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
+		from := n.Labels[agent.LabelHost]
+		to := "DC0_C0_H0"
+		if from == to {
+			to = "DC0_C0_H1"
+		}
+		vm, err := finder.VirtualMachine(ctx, "/DC0/vm/pl-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, err := finder.HostSystem(ctx, "/DC0/host/DC0_C0/"+to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := host.Reference()
+		task, err := vm.Relocate(ctx, types.VirtualMachineRelocateSpec{Host: &ref}, types.VirtualMachineMovePriorityHighPriority)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		d := waitNode(t, "pl-a", 5*time.Second, "host label "+to, func(n *v1.Node) bool { return n.Labels[agent.LabelHost] == to })
+		if got := nodeVM("pl-a"); got == nil || got.Status.Host.Name != to {
+			t.Errorf("NodeVM host = %+v", got)
+		}
+		t.Logf("vMotion %s -> %s reached the Node label in %s", from, to, d.Round(time.Millisecond))
+	})
+
+	t.Run("host maintenance taints the node within 5s; exit removes the taint", func(t *testing.T) {
+		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
+		host := n.Labels[agent.LabelHost]
+		if err := sim.SetHostMaintenance(ctx, host, true); err != nil {
+			t.Fatal(err)
+		}
+		d := waitNode(t, "pl-a", 5*time.Second, "maintenance taint", func(n *v1.Node) bool {
+			c := cond(n, agent.ConditionHostReady)
+			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
+		})
+		t.Logf("maintenance reached the taint in %s", d.Round(time.Millisecond))
+		if err := sim.SetHostMaintenance(ctx, host, false); err != nil {
+			t.Fatal(err)
+		}
+		waitNode(t, "pl-a", 5*time.Second, "taint removed", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+	})
+
+	t.Run("maintenance the simulator does not publish converges through the resync", func(t *testing.T) {
+		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-b", metav1.GetOptions{})
+		host, err := finder.HostSystem(ctx, "/DC0/host/DC0_C0/"+n.Labels[agent.LabelHost])
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := host.EnterMaintenanceMode(ctx, 0, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitNode(t, "pl-b", 3*resync, "maintenance taint after a resync", func(n *v1.Node) bool { return framework.HasTaint(n, agent.TaintHostMaintenance) })
+		task, err = host.ExitMaintenanceMode(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		waitNode(t, "pl-b", 3*resync, "taint removed after a resync", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+	})
+
+	t.Run("power off shows in the NodeVM", func(t *testing.T) {
+		vm, err := finder.VirtualMachine(ctx, "/DC0/vm/pl-b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := vm.PowerOff(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !framework.WaitFor(5*time.Second, 50*time.Millisecond, func() bool {
+			o := nodeVM("pl-b")
+			return o != nil && o.Status.PowerState == "poweredOff"
+		}) {
+			t.Fatalf("NodeVM pl-b = %+v", nodeVM("pl-b"))
+		}
+	})
+
+	t.Run("two Nodes with one BIOS UUID are both flagged", func(t *testing.T) {
+		if err := framework.RegisterNode(ctx, cp.Client, "pl-clone", framework.TestUUID("pl-a")); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"pl-a", "pl-clone"} {
+			if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool {
+				o := nodeVM(name)
+				if o == nil {
+					return false
+				}
+				c := meta.FindStatusCondition(o.Status.Conditions, v1alpha1.ConditionVMFound)
+				return c != nil && c.Status == metav1.ConditionFalse && c.Reason == v1alpha1.ReasonDuplicateUUID
+			}) {
+				t.Errorf("NodeVM %s not flagged as duplicate: %+v", name, nodeVM(name))
+			}
+		}
+	})
+}
