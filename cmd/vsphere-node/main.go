@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 	v1 "k8s.io/api/core/v1"
@@ -44,6 +45,10 @@ func run(args []string) error {
 		return err
 	}
 	ctrl.SetLogger(klog.NewKlogr())
+	if os.Getenv("GOGC") == "" {
+		// The agent runs on every node: trade a little CPU for a smaller footprint.
+		debug.SetGCPercent(50)
+	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
 	if err != nil {
@@ -61,7 +66,7 @@ func run(args []string) error {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
 			&v1.Node{}:         {Field: own},
 			&v1alpha1.NodeVM{}: {Field: own},
 		}},

@@ -57,7 +57,9 @@ func desiredStatus(prev v1alpha1.NodeVMStatus, vm vsphere.VM, lookupErr error, d
 	case vm.HostInQuarantine:
 		set(v1alpha1.ConditionHostReady, false, v1alpha1.ReasonQuarantine, "ESXi host "+vm.Host+" is in quarantine mode (Proactive HA)")
 	default:
-		set(v1alpha1.ConditionHostReady, true, v1alpha1.ReasonConnected, "ESXi host "+vm.Host+" is connected")
+		// No host name here: a vMotion between healthy hosts must not rewrite the condition
+		// (the host is in status.host.name and in the Node's label).
+		set(v1alpha1.ConditionHostReady, true, v1alpha1.ReasonConnected, "the ESXi host is connected and not in maintenance or quarantine")
 	}
 	if vm.Fresh {
 		set(v1alpha1.ConditionInventoryFresh, true, v1alpha1.ReasonFresh, "from a current inventory")

@@ -34,23 +34,26 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// TestBenchNodeInitialization registers 1,000 Nodes against 1,000 VMs and measures
-// initialization time, vCenter requests during initialization and in steady state, and
-// cloud-controller's peak RSS. vCenter requests are counted by a proxy in front of the
-// simulator.
-func TestBenchNodeInitialization(t *testing.T) {
-	benchEnabled(t)
-	ctx := context.Background()
-	n := envInt("BENCH_NODES", 1000)
-	steady := time.Duration(envInt("BENCH_STEADY_SECONDS", 180)) * time.Second
-	dir := artifactsDir(t, "bench-nodes")
+// benchEnv is a control plane, a simulator with n VMs (bench-0000, ...) behind a
+// counting proxy, and cloud-controller pointed at the proxy.
+type benchEnv struct {
+	dir   string
+	cp    *framework.ControlPlane
+	sim   *framework.Simulator
+	proxy *framework.CountingProxy
+	ccm   *framework.Process
+}
 
+func benchName(i int) string { return fmt.Sprintf("bench-%04d", i) }
+
+func startBenchEnv(t *testing.T, name string, n int, withPlacement bool) *benchEnv {
+	ctx := context.Background()
+	e := &benchEnv{dir: artifactsDir(t, name)}
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 2, Hosts: 8}
 	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("bench-%04d", i)
 		inv.VMs = append(inv.VMs, framework.SimVM{
-			Name: name, Cluster: fmt.Sprintf("DC0_C%d", i%2), UUID: framework.TestUUID(name),
-			Hostname: name, IPs: []string{fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)},
+			Name: benchName(i), Cluster: fmt.Sprintf("DC0_C%d", i%2), UUID: framework.TestUUID(benchName(i)),
+			Hostname: benchName(i), IPs: []string{fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)},
 		})
 	}
 	inv.Tags = []framework.SimTag{
@@ -58,52 +61,67 @@ func TestBenchNodeInitialization(t *testing.T) {
 		{Category: "k8s-zone", Name: "zone-b", AttachTo: []string{"DC0_C1"}},
 		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
 	}
-	invPath := filepath.Join(dir, "inventory.yaml")
+	invPath := filepath.Join(e.dir, "inventory.yaml")
 	if err := inv.Write(invPath); err != nil {
 		t.Fatal(err)
 	}
-	cp, err := framework.StartControlPlane(dir)
+	var err error
+	e.cp, err = framework.StartControlPlane(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cp.Stop)
+	t.Cleanup(e.cp.Stop)
+	if withPlacement {
+		if err := framework.InstallCRDs(ctx, e.cp); err != nil {
+			t.Fatal(err)
+		}
+	}
 	simStart := time.Now()
-	sim, err := framework.StartSimulator(dir, invPath)
+	e.sim, err = framework.StartSimulator(e.dir, invPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(sim.Stop)
+	t.Cleanup(e.sim.Stop)
 	t.Logf("simulator with %d VMs ready in %s", n, time.Since(simStart).Round(time.Second))
-	proxyDir := filepath.Join(dir, "proxy")
+	proxyDir := filepath.Join(e.dir, "proxy")
 	if err := os.MkdirAll(proxyDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	proxy, err := framework.StartCountingProxy(proxyDir, sim.URL, sim.CAFile)
+	e.proxy, err = framework.StartCountingProxy(proxyDir, e.sim.URL, e.sim.CAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(proxy.Close)
-	host, port := proxy.HostPort()
-	if err := framework.EnsureCredentials(ctx, cp, host); err != nil {
+	t.Cleanup(e.proxy.Close)
+	host, port := e.proxy.HostPort()
+	if err := framework.EnsureCredentials(ctx, e.cp, host); err != nil {
 		t.Fatal(err)
 	}
 	// Default watch timings, except a resync every minute instead of every ten: the
 	// steady-state figure then counts ten times the resync traffic users will see.
-	conf := framework.CloudConfig(host, port, proxy.CAFile, "inventory:\n  resyncPeriod: 1m\n")
-	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf,
+	conf := framework.CloudConfig(host, port, e.proxy.CAFile, "inventory:\n  resyncPeriod: 1m\n")
+	controllers := "--controllers=cloud-node,cloud-node-lifecycle"
+	if withPlacement {
+		controllers += ",vsphere-placement"
+	}
+	e.ccm, err = framework.StartCloudController(e.cp, "cloud-controller", conf, controllers,
 		"--concurrent-node-syncs=20", "--kube-api-qps=500", "--kube-api-burst=1000",
 		"--node-status-update-frequency=10s", "--node-monitor-period=5s", "--v=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ccm.Stop)
-	if !framework.WaitFor(2*time.Minute, 100*time.Millisecond, func() bool { return proxy.Count("SOAP WaitForUpdatesEx") >= 1 }) {
-		t.Fatalf("cloud-controller never watched the inventory:\n%s", ccm.Tail(4000))
+	t.Cleanup(e.ccm.Stop)
+	if !framework.WaitFor(2*time.Minute, 100*time.Millisecond, func() bool { return e.proxy.Count("SOAP WaitForUpdatesEx") >= 1 }) {
+		t.Fatalf("cloud-controller never watched the inventory:\n%s", e.ccm.Tail(4000))
 	}
 	time.Sleep(2 * time.Second) // let the initial inventory read finish
-	t.Logf("vCenter requests to connect and read the inventory:\n%s", proxy.Summary())
-	proxy.Reset()
+	t.Logf("vCenter requests to connect and read the inventory:\n%s", e.proxy.Summary())
+	return e
+}
 
+// registerAll registers n Nodes like kubelets do and waits until all are initialized.
+func (e *benchEnv) registerAll(t *testing.T, n int) time.Duration {
+	ctx := context.Background()
+	cp := e.cp
 	start := time.Now()
 	var wg sync.WaitGroup
 	var failed atomic.Int32
@@ -114,7 +132,7 @@ func TestBenchNodeInitialization(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			name := fmt.Sprintf("bench-%04d", i)
+			name := benchName(i)
 			if err := framework.RegisterNode(ctx, cp.Client, name, framework.TestUUID(name)); err != nil {
 				failed.Add(1)
 				t.Error(err)
@@ -141,8 +159,23 @@ func TestBenchNodeInitialization(t *testing.T) {
 	})
 	elapsed := time.Since(start)
 	if !ok {
-		t.Fatalf("%d of %d nodes initialized in %s:\n%s", initialized, n, elapsed, ccm.Tail(4000))
+		t.Fatalf("%d of %d nodes initialized in %s:\n%s", initialized, n, elapsed, e.ccm.Tail(4000))
 	}
+	return elapsed
+}
+
+// TestBenchNodeInitialization registers 1,000 Nodes against 1,000 VMs and measures
+// initialization time, vCenter requests during initialization and in steady state, and
+// cloud-controller's peak RSS. vCenter requests are counted by a proxy in front of the
+// simulator.
+func TestBenchNodeInitialization(t *testing.T) {
+	benchEnabled(t)
+	n := envInt("BENCH_NODES", 1000)
+	steady := time.Duration(envInt("BENCH_STEADY_SECONDS", 180)) * time.Second
+	e := startBenchEnv(t, "bench-nodes", n, false)
+	proxy, ccm := e.proxy, e.ccm
+	proxy.Reset()
+	elapsed := e.registerAll(t, n)
 	initRequests := proxy.Total()
 	t.Logf("vCenter requests during initialization:\n%s", proxy.Summary())
 	bench("node_init_seconds", elapsed.Seconds(), "s")

@@ -249,3 +249,5 @@ func TestPlacement(t *testing.T) {
 		}
 	})
 }
+
+var nodeVMResource = v1alpha1.GroupVersion.WithResource("nodevms")
