@@ -1,0 +1,67 @@
+package placement
+
+import (
+	"fmt"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+func TestDesiredStatus(t *testing.T) {
+	vm := vsphere.VM{VCenter: "vc", Datacenter: "DC0", Ref: "vm-1", Name: "n1", Host: "h1", HostConnection: "connected",
+		Cluster: "C0", PowerState: vsphere.PoweredOn, Fresh: true, NICs: []vsphere.NIC{{Network: "VM Network", MAC: "00:50:56:aa:bb:cc", IPs: []string{"10.0.0.1"}}}}
+	get := func(st v1alpha1.NodeVMStatus, typ string) *metav1.Condition { return meta.FindStatusCondition(st.Conditions, typ) }
+
+	st := desiredStatus(v1alpha1.NodeVMStatus{}, vm, nil, nil)
+	if st.Host.Name != "h1" || st.VM != "vm-1" || len(st.NICs) != 1 || st.NICs[0].MAC == "" {
+		t.Errorf("status = %+v", st)
+	}
+	for _, typ := range []string{v1alpha1.ConditionVMFound, v1alpha1.ConditionHostReady, v1alpha1.ConditionInventoryFresh} {
+		if c := get(st, typ); c == nil || c.Status != metav1.ConditionTrue {
+			t.Errorf("%s = %+v", typ, c)
+		}
+	}
+
+	// A vMotion between healthy hosts changes the placement, not the conditions.
+	moved := vm
+	moved.Host = "h2"
+	st2 := desiredStatus(st, moved, nil, nil)
+	if st2.Host.Name != "h2" || get(st2, v1alpha1.ConditionHostReady).Message != get(st, v1alpha1.ConditionHostReady).Message {
+		t.Errorf("after vMotion: %+v", st2)
+	}
+
+	maint := vm
+	maint.HostInMaintenance = true
+	if c := get(desiredStatus(st, maint, nil, nil), v1alpha1.ConditionHostReady); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonMaintenance {
+		t.Errorf("maintenance: %+v", c)
+	}
+	disc := vm
+	disc.HostConnection = "notResponding"
+	if c := get(desiredStatus(st, disc, nil, nil), v1alpha1.ConditionHostReady); c.Reason != v1alpha1.ReasonDisconnected {
+		t.Errorf("disconnected: %+v", c)
+	}
+
+	dup := desiredStatus(st, vm, nil, []string{"n2"})
+	if c := get(dup, v1alpha1.ConditionVMFound); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonDuplicateUUID {
+		t.Errorf("duplicate: %+v", c)
+	}
+
+	// Lookup failures keep the last placement and say why.
+	down := desiredStatus(st, vsphere.VM{}, fmt.Errorf("x: %w", vsphere.ErrUnavailable), nil)
+	if down.Host.Name != "h1" || get(down, v1alpha1.ConditionInventoryFresh).Status != metav1.ConditionFalse {
+		t.Errorf("vCenter down: %+v", down)
+	}
+	gone := desiredStatus(st, vsphere.VM{}, fmt.Errorf("x: %w", vsphere.ErrNotFound), nil)
+	if c := get(gone, v1alpha1.ConditionVMFound); c.Reason != v1alpha1.ReasonNotFound {
+		t.Errorf("not found: %+v", c)
+	}
+	stale := vm
+	stale.Fresh = false
+	if c := get(desiredStatus(st, stale, nil, nil), v1alpha1.ConditionInventoryFresh); c.Status != metav1.ConditionFalse {
+		t.Errorf("stale: %+v", c)
+	}
+}
