@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/cloud-provider/app"
 	cloudcontrollerconfig "k8s.io/cloud-provider/app/config"
@@ -27,7 +30,8 @@ type namedController string
 func (n namedController) Name() string { return string(n) }
 
 // startPlacement is the InitFuncConstructor of the NodeVM controller.
-func startPlacement(initCtx app.ControllerInitContext, _ *cloudcontrollerconfig.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+func startPlacement(initCtx app.ControllerInitContext, cfg *cloudcontrollerconfig.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+	clusterName := cfg.ComponentConfig.KubeCloudShared.ClusterName
 	return func(ctx context.Context, cc genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
 		c, ok := cloud.(*provider.Cloud)
 		if !ok {
@@ -37,12 +41,12 @@ func startPlacement(initCtx app.ControllerInitContext, _ *cloudcontrollerconfig.
 		if !ok {
 			return nil, false, fmt.Errorf("%s: the inventory does not publish changes", placementControllerName)
 		}
-		cfg, err := cc.ClientBuilder.Config(initCtx.ClientName)
+		restCfg, err := cc.ClientBuilder.Config(initCtx.ClientName)
 		if err != nil {
 			return nil, false, err
 		}
-		cfg = rest.CopyConfig(cfg)
-		cfg.ContentType = "application/json" // our CRD types have no protobuf encoding
+		restCfg = rest.CopyConfig(restCfg)
+		restCfg.ContentType = "application/json" // our CRD types have no protobuf encoding
 		scheme := runtime.NewScheme()
 		if err := clientgoscheme.AddToScheme(scheme); err != nil {
 			return nil, false, err
@@ -50,11 +54,18 @@ func startPlacement(initCtx app.ControllerInitContext, _ *cloudcontrollerconfig.
 		if err := v1alpha1.AddToScheme(scheme); err != nil {
 			return nil, false, err
 		}
-		cl, err := client.New(cfg, client.Options{Scheme: scheme})
+		cl, err := client.New(restCfg, client.Options{Scheme: scheme})
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", placementControllerName, err)
 		}
-		ctl := placement.New(inv, cl, cc.InformerFactory.Core().V1().Nodes())
+		kube, err := cc.ClientBuilder.Client(initCtx.ClientName)
+		if err != nil {
+			return nil, false, err
+		}
+		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+		recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "vsphere-cloud-placement"})
+		ctl := placement.New(inv, cl, cc.InformerFactory.Core().V1().Nodes(), recorder, clusterName)
 		go ctl.Run(ctx, 4)
 		return namedController(placementControllerName), true, nil
 	}

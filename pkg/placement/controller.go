@@ -18,6 +18,7 @@ import (
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,7 +33,11 @@ type Inventory interface {
 	// FindNodeVM resolves a Node's VM from the cache (see vsphere.Manager.FindNodeVM).
 	FindNodeVM(ctx context.Context, q vsphere.NodeQuery) (vsphere.VM, error)
 	// OnChange registers a function called after every batch of inventory changes.
-	OnChange(f func())
+	OnChange(f func(vsphere.Change))
+	// WatchEvents calls f for every followed vCenter event until ctx ends.
+	WatchEvents(ctx context.Context, f func(vsphere.Event))
+	// MarkNodeVM sets the VM's node custom attribute (see vsphere.NodeMarkField).
+	MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) error
 }
 
 // Controller writes NodeVM objects. Every Node is reconciled when it changes and when the
@@ -44,19 +49,32 @@ type Controller struct {
 	nodes  corelisters.NodeLister
 	synced cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
+	events record.EventRecorder
+	// cluster names the Kubernetes cluster in the VM's node mark; empty turns marking off.
+	cluster string
 
 	mu      sync.Mutex
 	written map[string]v1alpha1.NodeVMStatus
 	claims  map[string]map[string]struct{} // VM key -> Nodes that resolve to it
+	hostOf  map[string]string              // Node -> "vcenter/host ref" of its VM
+	// unresolved are Nodes whose VM was not found; any VM change may concern them.
+	unresolved map[string]struct{}
 }
 
-// New builds the controller. c must know the v1alpha1 types.
-func New(inv Inventory, c client.Client, nodes coreinformers.NodeInformer) *Controller {
-	ctl := &Controller{
-		inv: inv, client: c, nodes: nodes.Lister(), synced: nodes.Informer().HasSynced,
+// newState returns a Controller with its queue and bookkeeping maps, and nothing else.
+func newState() *Controller {
+	return &Controller{
 		queue:   workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "placement"}),
 		written: map[string]v1alpha1.NodeVMStatus{}, claims: map[string]map[string]struct{}{},
+		hostOf: map[string]string{}, unresolved: map[string]struct{}{},
 	}
+}
+
+// New builds the controller. c must know the v1alpha1 types; events records vCenter
+// events on Nodes.
+func New(inv Inventory, c client.Client, nodes coreinformers.NodeInformer, events record.EventRecorder, cluster string) *Controller {
+	ctl := newState()
+	ctl.inv, ctl.client, ctl.nodes, ctl.synced, ctl.events, ctl.cluster = inv, c, nodes.Lister(), nodes.Informer().HasSynced, events, cluster
 	_, _ = nodes.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    ctl.enqueue,
 		UpdateFunc: func(_, n any) { ctl.enqueue(n) },
@@ -66,7 +84,7 @@ func New(inv Inventory, c client.Client, nodes coreinformers.NodeInformer) *Cont
 			}
 		},
 	})
-	inv.OnChange(ctl.enqueueAll)
+	inv.OnChange(ctl.onChange)
 	return ctl
 }
 
@@ -90,6 +108,8 @@ func (c *Controller) forget(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.written, name)
+	delete(c.hostOf, name)
+	delete(c.unresolved, name)
 	for k, set := range c.claims {
 		if _, ok := set[name]; ok {
 			delete(set, name)
@@ -112,6 +132,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
 		return
 	}
+	c.inv.WatchEvents(ctx, c.onEvent)
 	// The inventory may have synced before the informer: sweep once, then periodically as
 	// a safety net for missed notifications.
 	go wait.UntilWithContext(ctx, func(context.Context) { c.enqueueAll() }, 5*time.Minute)
@@ -153,9 +174,25 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 		q = vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}
 	}
 	vm, lookupErr := c.inv.FindNodeVM(ctx, q)
+	c.mu.Lock()
+	if lookupErr != nil {
+		c.unresolved[name] = struct{}{}
+	} else {
+		delete(c.unresolved, name)
+	}
+	c.mu.Unlock()
 	var dups []string
 	if lookupErr == nil {
 		dups = c.claim(vm.VCenter+"/"+vm.Ref, name)
+		c.mu.Lock()
+		c.hostOf[name] = vm.VCenter + "/" + vm.HostRef
+		c.mu.Unlock()
+		if mark := c.cluster + "/" + name; c.cluster != "" && vm.Fresh && len(dups) == 0 && vm.NodeMark != mark {
+			// Best effort: a missing privilege must not stop placement from being reported.
+			if err := c.inv.MarkNodeVM(ctx, vm.VCenter, vm.Ref, mark); err != nil {
+				klog.FromContext(ctx).Error(err, "Cannot mark the node VM in vCenter", "node", klog.KObj(node), "vm", vm.Ref)
+			}
+		}
 	}
 
 	c.mu.Lock()

@@ -40,7 +40,8 @@ func desiredStatus(prev v1alpha1.NodeVMStatus, vm vsphere.VM, lookupErr error, d
 		st.NICs = append(st.NICs, v1alpha1.NIC{Network: n.Network, MAC: n.MAC, IPs: append([]string(nil), n.IPs...)})
 	}
 	st.PowerState, st.ToolsRunningStatus, st.GuestHeartbeat = string(vm.PowerState), vm.ToolsRunningStatus, vm.GuestHeartbeat
-	st.Host = v1alpha1.HostState{Name: vm.Host, ConnectionState: vm.HostConnection, InMaintenanceMode: vm.HostInMaintenance, InQuarantineMode: vm.HostInQuarantine}
+	st.Host = v1alpha1.HostState{Name: vm.Host, ConnectionState: vm.HostConnection, InMaintenanceMode: vm.HostInMaintenance,
+		EnteringMaintenanceMode: vm.HostEnteringMaintenance, InQuarantineMode: vm.HostInQuarantine}
 	st.HAProtected, st.Zone, st.Region = vm.HAProtected, vm.Zone, vm.Region
 
 	if len(duplicateOf) > 0 {
@@ -52,6 +53,8 @@ func desiredStatus(prev v1alpha1.NodeVMStatus, vm vsphere.VM, lookupErr error, d
 	switch {
 	case vm.HostConnection != "" && vm.HostConnection != "connected":
 		set(v1alpha1.ConditionHostReady, false, v1alpha1.ReasonDisconnected, "ESXi host "+vm.Host+" is "+vm.HostConnection)
+	case vm.HostEnteringMaintenance:
+		set(v1alpha1.ConditionHostReady, false, v1alpha1.ReasonEnteringMaint, "ESXi host "+vm.Host+" is entering maintenance mode; its VMs are about to be evacuated")
 	case vm.HostInMaintenance:
 		set(v1alpha1.ConditionHostReady, false, v1alpha1.ReasonMaintenance, "ESXi host "+vm.Host+" is in maintenance mode")
 	case vm.HostInQuarantine:

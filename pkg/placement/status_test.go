@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"sort"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -14,7 +15,9 @@ import (
 func TestDesiredStatus(t *testing.T) {
 	vm := vsphere.VM{VCenter: "vc", Datacenter: "DC0", Ref: "vm-1", Name: "n1", Host: "h1", HostConnection: "connected",
 		Cluster: "C0", PowerState: vsphere.PoweredOn, Fresh: true, NICs: []vsphere.NIC{{Network: "VM Network", MAC: "00:50:56:aa:bb:cc", IPs: []string{"10.0.0.1"}}}}
-	get := func(st v1alpha1.NodeVMStatus, typ string) *metav1.Condition { return meta.FindStatusCondition(st.Conditions, typ) }
+	get := func(st v1alpha1.NodeVMStatus, typ string) *metav1.Condition {
+		return meta.FindStatusCondition(st.Conditions, typ)
+	}
 
 	st := desiredStatus(v1alpha1.NodeVMStatus{}, vm, nil, nil)
 	if st.Host.Name != "h1" || st.VM != "vm-1" || len(st.NICs) != 1 || st.NICs[0].MAC == "" {
@@ -63,5 +66,45 @@ func TestDesiredStatus(t *testing.T) {
 	stale.Fresh = false
 	if c := get(desiredStatus(st, stale, nil, nil), v1alpha1.ConditionInventoryFresh); c.Status != metav1.ConditionFalse {
 		t.Errorf("stale: %+v", c)
+	}
+}
+
+// TestNewInitializesState guards against nil maps in the controller's bookkeeping.
+func TestNewInitializesState(t *testing.T) {
+	ctl := newState()
+	if ctl.written == nil || ctl.claims == nil || ctl.hostOf == nil || ctl.unresolved == nil {
+		t.Fatalf("state maps not initialized: %+v", ctl)
+	}
+}
+
+// TestOnChangeQueuesOnlyConcernedNodes: a VM change queues its Node (and unresolved
+// Nodes), a host change the Nodes on that host; nothing else.
+func TestOnChangeQueuesOnlyConcernedNodes(t *testing.T) {
+	c := newState()
+	c.claims["vc/vm-1"] = map[string]struct{}{"n1": {}}
+	c.claims["vc/vm-2"] = map[string]struct{}{"n2": {}}
+	c.hostOf["n1"], c.hostOf["n2"], c.hostOf["n3"] = "vc/host-1", "vc/host-2", "vc/host-2"
+	c.unresolved["lost"] = struct{}{}
+	drain := func() []string {
+		var out []string
+		for c.queue.Len() > 0 {
+			k, _ := c.queue.Get()
+			out = append(out, k)
+			c.queue.Done(k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	c.onChange(vsphere.Change{VCenter: "vc", VMs: []string{"vm-1"}})
+	if got := fmt.Sprint(drain()); got != "[lost n1]" {
+		t.Errorf("VM change queued %s", got)
+	}
+	c.onChange(vsphere.Change{VCenter: "vc", Hosts: []string{"host-2"}})
+	if got := fmt.Sprint(drain()); got != "[n2 n3]" {
+		t.Errorf("host change queued %s", got)
+	}
+	c.onChange(vsphere.Change{VCenter: "other", VMs: []string{"vm-1"}})
+	if got := fmt.Sprint(drain()); got != "[lost]" {
+		t.Errorf("other vCenter's VM change queued %s", got)
 	}
 }

@@ -32,7 +32,12 @@ type cache struct {
 	lastContact time.Time
 	lastResync  time.Time
 	lastErr     error
-	onChange    func()
+	onChange    func(Change)
+	// entering marks hosts (by ref) between EnteringMaintenanceModeEvent and
+	// EnteredMaintenanceModeEvent or ExitMaintenanceModeEvent.
+	entering map[string]bool
+	// markKey is the key of the NodeMarkField custom attribute, 0 until known.
+	markKey int32
 }
 
 func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache {
@@ -133,6 +138,7 @@ func (c *cache) watch(ctx context.Context) error {
 		}
 		truncated := false
 		changed := false
+		ch := Change{VCenter: c.vc.Name}
 		if set := res.Returnval; set != nil {
 			version = set.Version
 			truncated = set.Truncated != nil && *set.Truncated
@@ -144,6 +150,14 @@ func (c *cache) watch(ctx context.Context) error {
 				for _, u := range fs.ObjectSet {
 					snap.apply(dc, u)
 					changed = true
+					switch u.Obj.Type {
+					case "VirtualMachine":
+						ch.VMs = append(ch.VMs, u.Obj.Value)
+					case "HostSystem":
+						ch.Hosts = append(ch.Hosts, u.Obj.Value)
+					default: // a renamed cluster, pool, folder or datastore can concern any VM
+						ch.All = true
+					}
 				}
 			}
 			if live {
@@ -158,13 +172,14 @@ func (c *cache) watch(ctx context.Context) error {
 			c.lastResync = now
 			live = true
 			changed = true
+			ch.All = true
 			c.lastErr = nil
 			log.V(2).Info("Inventory synced", "vms", len(snap.vms), "hosts", len(snap.hosts))
 		}
 		notify := c.onChange
 		c.mu.Unlock()
 		if changed && live && notify != nil {
-			notify()
+			notify(ch)
 		}
 		if live && !now.Before(resyncAt) {
 			return nil

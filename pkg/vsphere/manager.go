@@ -55,9 +55,18 @@ func (m *Manager) Status() []CacheStatus {
 	return out
 }
 
+// Change says what one batch of inventory updates touched: VMs and hosts by managed
+// object ID, or All (initial sync, resync, renamed containers).
+type Change struct {
+	VCenter string
+	VMs     []string
+	Hosts   []string
+	All     bool
+}
+
 // OnChange registers f to be called (without locks held) after every batch of inventory
 // changes. It replaces any earlier registration.
-func (m *Manager) OnChange(f func()) {
+func (m *Manager) OnChange(f func(Change)) {
 	for _, c := range m.caches {
 		c.mu.Lock()
 		c.onChange = f
@@ -190,6 +199,10 @@ func (c *cache) lookup(k lookupKey) ([]VM, CacheStatus) {
 	out := make([]VM, 0, len(refs))
 	for _, r := range refs {
 		vm := c.snap.vm(c.vc.Name, r)
+		vm.HostEnteringMaintenance = c.entering[vm.HostRef] && !vm.HostInMaintenance
+		if c.markKey != 0 {
+			vm.NodeMark = c.snap.vms[r].custom[c.markKey]
+		}
 		vm.Fresh = st.Fresh
 		if !st.Fresh {
 			vm.Stale = st.errStale()

@@ -12,7 +12,7 @@ var (
 		"name", "config.uuid", "config.template", "config.guestId", "config.hardware.numCPU",
 		"config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.hostName", "guest.net",
 		"resourcePool", "parent", "datastore", "guest.toolsRunningStatus", "guestHeartbeatStatus",
-		"runtime.dasVmProtection",
+		"runtime.dasVmProtection", "customValue",
 	}
 	hostProps = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "runtime.inQuarantineMode"}
 	// nameProps is all that is read of clusters, resource pools, folders and datastores.
@@ -39,6 +39,7 @@ type vmRec struct {
 	tools      string
 	heartbeat  string
 	haProtect  bool
+	custom     map[int32]string
 }
 
 type hostRec struct {
@@ -171,6 +172,14 @@ func (r *vmRec) set(c types.PropertyChange) {
 	case "guestHeartbeatStatus":
 		h, _ := v.(types.ManagedEntityStatus)
 		r.heartbeat = string(h)
+	case "customValue":
+		arr, _ := v.(types.ArrayOfCustomFieldValue)
+		r.custom = map[int32]string{}
+		for _, cv := range arr.CustomFieldValue {
+			if sv, ok := cv.(*types.CustomFieldStringValue); ok {
+				r.custom[sv.Key] = sv.Value
+			}
+		}
 	case "runtime.dasVmProtection":
 		p, _ := v.(types.VirtualMachineRuntimeInfoDasProtectionState)
 		r.haProtect = p.DasProtected

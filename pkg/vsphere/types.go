@@ -46,6 +46,9 @@ type VM struct {
 	HostConnection    string
 	HostInMaintenance bool
 	HostInQuarantine  bool
+	// HostEnteringMaintenance is true between vCenter's EnteringMaintenanceModeEvent and
+	// the host reaching (or leaving) maintenance mode; only WatchEvents sets it.
+	HostEnteringMaintenance bool
 	// Cluster is the vSphere cluster of the host, empty for a standalone host.
 	Cluster string
 	// ResourcePool and Folder are names; Datastores the names of the VM's datastores.
@@ -61,6 +64,9 @@ type VM struct {
 	// the VM, its host, its cluster or its datacenter (nearest first); empty if none.
 	Zone   string
 	Region string
+	// NodeMark is the value of the NodeMarkField custom attribute ("<cluster>/<node>"),
+	// empty when unset or not yet known.
+	NodeMark string
 	// Fresh is false when the cache that holds the VM cannot vouch for its current state
 	// (vCenter unreachable, watch broken, or not heard from within the freshness limit).
 	// Such a VM certainly existed; its other fields may be out of date.

@@ -29,7 +29,8 @@ func TestBenchPlacement(t *testing.T) {
 	n := envInt("BENCH_NODES", 1000)
 	agents := envInt("BENCH_AGENTS", 10)
 	moves := envInt("BENCH_VMOTIONS", 100)
-	e := startBenchEnv(t, "bench-placement", n, true)
+	// Default timings: the periodic resync (10m) is not part of the vMotion path.
+	e := startBenchEnv(t, "bench-placement", n, true, "10m")
 	e.registerAll(t, n)
 	dyn := dynamic.NewForConfigOrDie(e.cp.Config)
 	nodeVMs := dyn.Resource(nodeVMResource)

@@ -46,7 +46,7 @@ type benchEnv struct {
 
 func benchName(i int) string { return fmt.Sprintf("bench-%04d", i) }
 
-func startBenchEnv(t *testing.T, name string, n int, withPlacement bool) *benchEnv {
+func startBenchEnv(t *testing.T, name string, n int, withPlacement bool, resync string) *benchEnv {
 	ctx := context.Background()
 	e := &benchEnv{dir: artifactsDir(t, name)}
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 2, Hosts: 8}
@@ -96,9 +96,7 @@ func startBenchEnv(t *testing.T, name string, n int, withPlacement bool) *benchE
 	if err := framework.EnsureCredentials(ctx, e.cp, host); err != nil {
 		t.Fatal(err)
 	}
-	// Default watch timings, except a resync every minute instead of every ten: the
-	// steady-state figure then counts ten times the resync traffic users will see.
-	conf := framework.CloudConfig(host, port, e.proxy.CAFile, "inventory:\n  resyncPeriod: 1m\n")
+	conf := framework.CloudConfig(host, port, e.proxy.CAFile, "inventory:\n  resyncPeriod: "+resync+"\n")
 	controllers := "--controllers=cloud-node,cloud-node-lifecycle"
 	if withPlacement {
 		controllers += ",vsphere-placement"
@@ -172,7 +170,9 @@ func TestBenchNodeInitialization(t *testing.T) {
 	benchEnabled(t)
 	n := envInt("BENCH_NODES", 1000)
 	steady := time.Duration(envInt("BENCH_STEADY_SECONDS", 180)) * time.Second
-	e := startBenchEnv(t, "bench-nodes", n, false)
+	// Default watch timings, except a resync every minute instead of every ten: the
+	// steady-state figure then counts ten times the resync traffic users will see.
+	e := startBenchEnv(t, "bench-nodes", n, false, "1m")
 	proxy, ccm := e.proxy, e.ccm
 	proxy.Reset()
 	elapsed := e.registerAll(t, n)

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmware/govmomi/event"
 	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -16,7 +19,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/placement"
 	"github.com/vsphere-cloud/provider/pkg/placement/agent"
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -130,6 +135,33 @@ func TestPlacement(t *testing.T) {
 			nvm.Status.PowerState != "poweredOn" || len(nvm.OwnerReferences) != 1 || nvm.OwnerReferences[0].Kind != "Node" {
 			t.Fatalf("NodeVM pl-a = %+v", nvm)
 		}
+		// vSphere administrators see the node in the VM's custom attribute.
+		if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool {
+			cfm, err := object.GetCustomFieldsManager(admin)
+			if err != nil {
+				return false
+			}
+			key, err := cfm.FindKey(ctx, vsphere.NodeMarkField)
+			if err != nil {
+				return false
+			}
+			vm, err := finder.VirtualMachine(ctx, "/DC0/vm/pl-a")
+			if err != nil {
+				return false
+			}
+			var mvm mo.VirtualMachine
+			if err := vm.Properties(ctx, vm.Reference(), []string{"customValue"}, &mvm); err != nil {
+				return false
+			}
+			for _, cv := range mvm.CustomValue {
+				if sv, ok := cv.(*types.CustomFieldStringValue); ok && sv.Key == key && sv.Value == "kubernetes/pl-a" {
+					return true
+				}
+			}
+			return false
+		}) {
+			t.Error("VM pl-a is not marked with its node in vCenter")
+		}
 		waitNode(t, "pl-a", 30*time.Second, "IdentityVerified=True", func(n *v1.Node) bool {
 			c := cond(n, agent.ConditionIdentityVerified)
 			return c != nil && c.Status == v1.ConditionTrue
@@ -229,6 +261,48 @@ func TestPlacement(t *testing.T) {
 		}) {
 			t.Fatalf("NodeVM pl-b = %+v", nodeVM("pl-b"))
 		}
+	})
+
+	t.Run("vCenter events: vMotion and maintenance are recorded on the Node; entering maintenance taints", func(t *testing.T) {
+		waitEvent := func(t *testing.T, node, reason string) {
+			t.Helper()
+			if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool {
+				evs, err := cp.Client.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + node + ",reason=" + reason})
+				return err == nil && len(evs.Items) > 0
+			}) {
+				t.Errorf("no %s Event on node %s", reason, node)
+			}
+		}
+		// The vMotion above made the simulator post a VmMigratedEvent.
+		waitEvent(t, "pl-a", placement.ReasonVMotion)
+
+		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
+		hostName := n.Labels[agent.LabelHost]
+		host, err := finder.HostSystem(ctx, "/DC0/host/DC0_C0/"+hostName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// vCenter posts EnteringMaintenanceModeEvent when an EnterMaintenanceMode task starts
+		// evacuating; the simulator does not, so post it as vCenter would.
+		post := func(e types.BaseEvent) {
+			t.Helper()
+			be := e.GetEvent()
+			be.Host = &types.HostEventArgument{EntityEventArgument: types.EntityEventArgument{Name: hostName}, Host: host.Reference()}
+			be.CreatedTime = time.Now()
+			be.FullFormattedMessage = "Host " + hostName + " in DC0 is entering maintenance mode"
+			if err := event.NewManager(admin).PostEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		post(&types.EnteringMaintenanceModeEvent{})
+		d := waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance", func(n *v1.Node) bool {
+			c := cond(n, agent.ConditionHostReady)
+			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonEnteringMaint
+		})
+		t.Logf("entering maintenance reached the taint in %s", d.Round(time.Millisecond))
+		waitEvent(t, "pl-a", placement.ReasonHostMaintenance)
+		post(&types.ExitMaintenanceModeEvent{})
+		waitNode(t, "pl-a", 5*time.Second, "taint removed after exit", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
 	})
 
 	t.Run("two Nodes with one BIOS UUID are both flagged", func(t *testing.T) {

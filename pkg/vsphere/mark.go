@@ -1,0 +1,78 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// NodeMarkField is the VM custom attribute that tells vSphere administrators which VMs are
+// Kubernetes nodes: its value is "<cluster name>/<node name>".
+const NodeMarkField = "kubernetes.io/node"
+
+// MarkNodeVM sets the NodeMarkField attribute of a VM, creating the attribute definition
+// the first time. It is idempotent; callers compare with VM.NodeMark first so that an
+// unchanged mark costs no call. Needs the Global.SetCustomField privilege (and
+// Global.ManageCustomFields once, to create the attribute).
+func (m *Manager) MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) error {
+	var c *cache
+	for _, x := range m.caches {
+		if x.vc.Name == vcenter {
+			c = x
+		}
+	}
+	if c == nil {
+		return fmt.Errorf("%w: vCenter %q is not configured", ErrNotFound, vcenter)
+	}
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return err
+	}
+	cfm, err := object.GetCustomFieldsManager(client)
+	if err != nil {
+		return fmt.Errorf("vCenter %s has no custom fields manager: %w", vcenter, classify(err))
+	}
+	c.mu.RLock()
+	key := c.markKey
+	c.mu.RUnlock()
+	if key == 0 {
+		if key, err = ensureField(ctx, cfm); err != nil {
+			return fmt.Errorf("vCenter %s: custom attribute %s: %w", vcenter, NodeMarkField, err)
+		}
+		c.mu.Lock()
+		c.markKey = key
+		c.mu.Unlock()
+	}
+	c.mu.RLock()
+	current := ""
+	if c.snap != nil && c.snap.vms[vmRef] != nil {
+		current = c.snap.vms[vmRef].custom[key]
+	}
+	c.mu.RUnlock()
+	if current == value {
+		return nil // already marked (known now that the key is)
+	}
+	vm := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmRef}
+	if err := cfm.Set(ctx, vm, key, value); err != nil {
+		return fmt.Errorf("vCenter %s: marking VM %s: %w", vcenter, vmRef, classify(err))
+	}
+	return nil
+}
+
+func ensureField(ctx context.Context, cfm *object.CustomFieldsManager) (int32, error) {
+	key, err := cfm.FindKey(ctx, NodeMarkField)
+	if err == nil {
+		return key, nil
+	}
+	def, err := cfm.Add(ctx, NodeMarkField, "VirtualMachine", nil, nil)
+	if err != nil {
+		if fault.Is(err, &types.DuplicateName{}) { // created concurrently
+			return cfm.FindKey(ctx, NodeMarkField)
+		}
+		return 0, classify(err)
+	}
+	return def.Key, nil
+}
