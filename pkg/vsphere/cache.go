@@ -36,8 +36,11 @@ type cache struct {
 	// entering marks hosts (by ref) between EnteringMaintenanceModeEvent and
 	// EnteredMaintenanceModeEvent or ExitMaintenanceModeEvent.
 	entering map[string]bool
-	// markKey is the key of the NodeMarkField custom attribute, 0 until known.
-	markKey int32
+	// markKey is the key of the NodeMarkField custom attribute once markKnown (keys can
+	// be 0); marked the marks this process set, by VM ref.
+	markKey   int32
+	markKnown bool
+	marked    map[string]string
 }
 
 func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache {

@@ -200,9 +200,7 @@ func (c *cache) lookup(k lookupKey) ([]VM, CacheStatus) {
 	for _, r := range refs {
 		vm := c.snap.vm(c.vc.Name, r)
 		vm.HostEnteringMaintenance = c.entering[vm.HostRef] && !vm.HostInMaintenance
-		if c.markKey != 0 {
-			vm.NodeMark = c.snap.vms[r].custom[c.markKey]
-		}
+		vm.NodeMark = c.markOf(r)
 		vm.Fresh = st.Fresh
 		if !st.Fresh {
 			vm.Stale = st.errStale()

@@ -36,21 +36,18 @@ func (m *Manager) MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) 
 		return fmt.Errorf("vCenter %s has no custom fields manager: %w", vcenter, classify(err))
 	}
 	c.mu.RLock()
-	key := c.markKey
+	key, known := c.markKey, c.markKnown
 	c.mu.RUnlock()
-	if key == 0 {
+	if !known {
 		if key, err = ensureField(ctx, cfm); err != nil {
 			return fmt.Errorf("vCenter %s: custom attribute %s: %w", vcenter, NodeMarkField, err)
 		}
 		c.mu.Lock()
-		c.markKey = key
+		c.markKey, c.markKnown = key, true
 		c.mu.Unlock()
 	}
 	c.mu.RLock()
-	current := ""
-	if c.snap != nil && c.snap.vms[vmRef] != nil {
-		current = c.snap.vms[vmRef].custom[key]
-	}
+	current := c.markOf(vmRef)
 	c.mu.RUnlock()
 	if current == value {
 		return nil // already marked (known now that the key is)
@@ -59,7 +56,28 @@ func (m *Manager) MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) 
 	if err := cfm.Set(ctx, vm, key, value); err != nil {
 		return fmt.Errorf("vCenter %s: marking VM %s: %w", vcenter, vmRef, classify(err))
 	}
+	c.mu.Lock()
+	if c.marked == nil {
+		c.marked = map[string]string{}
+	}
+	c.marked[vmRef] = value
+	c.mu.Unlock()
 	return nil
+}
+
+// markOf is the VM's node mark: from the property stream when it carries the attribute,
+// else the last value this process set (the simulator does not publish SetField; vCenter
+// does, and then the stream wins). Callers hold c.mu.
+func (c *cache) markOf(vmRef string) string {
+	if !c.markKnown || c.snap == nil {
+		return ""
+	}
+	if r := c.snap.vms[vmRef]; r != nil {
+		if v, ok := r.custom[c.markKey]; ok {
+			return v
+		}
+	}
+	return c.marked[vmRef]
 }
 
 func ensureField(ctx context.Context, cfm *object.CustomFieldsManager) (int32, error) {
