@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
@@ -81,10 +82,16 @@ func run(args []string) error {
 	}
 	r := &agent.Reconciler{
 		Client: mgr.GetClient(), NodeName: opts.NodeName, GuestCheckPeriod: opts.GuestCheckPeriod,
+		Drain: opts.DrainOnHostMaintenance, Reader: mgr.GetAPIReader(),
 		Guest: agent.Guest{DMIRoot: opts.DMIRoot, DevRoot: opts.DevRoot, ProcRoot: opts.ProcRoot},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if opts.DrainOnHostMaintenance {
+		if err := mgr.Add(manager.RunnableFunc(r.RunDrain)); err != nil {
+			return err
+		}
 	}
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

@@ -22,6 +22,9 @@ type Options struct {
 	ProcRoot string
 	// GuestCheckPeriod is how often guest facts are re-checked without events.
 	GuestCheckPeriod time.Duration
+	// DrainOnHostMaintenance evicts this node's Pods, respecting PodDisruptionBudgets, while
+	// its ESXi host is entering or in maintenance mode.
+	DrainOnHostMaintenance bool
 	// MetricsAddr serves controller-runtime's metrics; "0" turns them off.
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" turns them off.
@@ -36,6 +39,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DevRoot, "dev-root", "/dev", "the guest's /dev; empty skips the disk UUID check")
 	fs.StringVar(&o.ProcRoot, "proc-root", "/proc", "the guest's /proc; empty skips the vmtoolsd check")
 	fs.DurationVar(&o.GuestCheckPeriod, "guest-check-period", time.Minute, "how often guest facts are re-checked")
+	fs.BoolVar(&o.DrainOnHostMaintenance, "drain-on-host-maintenance", false, "evict this node's Pods (respecting PodDisruptionBudgets) while its ESXi host enters or is in maintenance mode")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `metrics address; "0" turns metrics off`)
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `health probe address; "0" turns probes off`)
 }

@@ -29,6 +29,10 @@ func (i *instances) InstanceExists(ctx context.Context, node *v1.Node) (bool, er
 	switch {
 	case err == nil:
 		return true, nil
+	case errors.Is(err, vsphere.ErrNotFound) && node.Spec.ProviderID == "":
+		// Never matched to a VM (not initialized yet, or not a vSphere VM at all): there
+		// is no VM to be gone, so nothing proves the Node should go.
+		return false, fmt.Errorf("node %s has no providerID and matches no VM; it is kept: %w", node.Name, err)
 	case errors.Is(err, vsphere.ErrNotFound):
 		klog.FromContext(ctx).Info("Node's VM is gone from every vCenter", "node", klog.KObj(node))
 		return false, nil

@@ -44,7 +44,8 @@ func TestInstanceExistsNeverGuesses(t *testing.T) {
 		wantErr    bool
 	}{
 		{"found", nil, "", true, false},
-		{"proven gone", fmt.Errorf("x: %w", vsphere.ErrNotFound), "", false, false},
+		{"proven gone", fmt.Errorf("x: %w", vsphere.ErrNotFound), "vsphere://4214c5e2-1111-2222-3333-444455556666", false, false},
+		{"never matched to a VM", fmt.Errorf("x: %w", vsphere.ErrNotFound), "", false, true},
 		{"vcenter down", fmt.Errorf("x: %w", vsphere.ErrUnavailable), "", false, true},
 		{"ambiguous", fmt.Errorf("x: %w", vsphere.ErrAmbiguous), "", false, true},
 		{"unauthorized", fmt.Errorf("x: %w", vsphere.ErrUnauthorized), "", false, true},

@@ -12,9 +12,12 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -77,7 +80,11 @@ func TestPlacement(t *testing.T) {
 		if err := framework.GuestFixture(gdir, dmi, true, true); err != nil {
 			t.Fatal(err)
 		}
-		a, err := framework.StartNodeAgent(cp, name, gdir)
+		var flags []string
+		if name == "pl-a" {
+			flags = append(flags, "--drain-on-host-maintenance")
+		}
+		a, err := framework.StartNodeAgent(cp, name, gdir, flags...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +209,33 @@ func TestPlacement(t *testing.T) {
 		t.Logf("vMotion %s -> %s reached the Node label in %s", from, to, d.Round(time.Millisecond))
 	})
 
-	t.Run("host maintenance taints the node within 5s; exit removes the taint", func(t *testing.T) {
+	t.Run("host maintenance taints the node within 5s and drains it within its PDBs; exit removes the taint", func(t *testing.T) {
+		// Two Pods on pl-a: one free to go, one whose PodDisruptionBudget allows no
+		// disruption (no disruption controller runs here, so the budget stays at zero).
+		for _, name := range []string{"free", "guarded"} {
+			pod := &v1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": name}},
+				Spec:       v1.PodSpec{NodeName: "pl-a", Containers: []v1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
+			}
+			created, err := cp.Client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Running and Ready, as kubelet would report: Pending Pods bypass budgets.
+			created.Status.Phase = v1.PodRunning
+			created.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue}}
+			if _, err := cp.Client.CoreV1().Pods("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		one := intstr.FromInt32(1)
+		pdb := &policyv1.PodDisruptionBudget{
+			ObjectMeta: metav1.ObjectMeta{Name: "guarded", Namespace: "default"},
+			Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "guarded"}}},
+		}
+		if _, err := cp.Client.PolicyV1().PodDisruptionBudgets("default").Create(ctx, pdb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
 		host := n.Labels[agent.LabelHost]
 		if err := sim.SetHostMaintenance(ctx, host, true); err != nil {
@@ -213,6 +246,17 @@ func TestPlacement(t *testing.T) {
 			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
 		})
 		t.Logf("maintenance reached the taint in %s", d.Round(time.Millisecond))
+		evicted := func(name string) bool {
+			p, err := cp.Client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+			return apierrors.IsNotFound(err) || (err == nil && p.DeletionTimestamp != nil)
+		}
+		if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return evicted("free") }) {
+			t.Error("pod free was not evicted from the node in maintenance")
+		}
+		time.Sleep(6 * time.Second) // at least one more drain attempt
+		if evicted("guarded") {
+			t.Error("pod guarded was evicted although its PodDisruptionBudget allows no disruption")
+		}
 		if err := sim.SetHostMaintenance(ctx, host, false); err != nil {
 			t.Fatal(err)
 		}

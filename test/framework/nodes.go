@@ -17,12 +17,22 @@ const UninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
 // uninitialized taint, no providerID, the SystemUUID it read from DMI, a Hostname address
 // and a Ready condition.
 func RegisterNode(ctx context.Context, c kubernetes.Interface, name, systemUUID string) error {
+	// kubelet sends its status with the Node it creates.
 	n := &v1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
 		Spec:       v1.NodeSpec{Taints: []v1.Taint{{Key: UninitializedTaint, Value: "true", Effect: v1.TaintEffectNoSchedule}}},
+		Status: v1.NodeStatus{
+			NodeInfo:   v1.NodeSystemInfo{SystemUUID: systemUUID, KubeletVersion: "v1.37.1"},
+			Addresses:  []v1.NodeAddress{{Type: v1.NodeHostName, Address: name}},
+			Conditions: []v1.NodeCondition{readyCondition(v1.ConditionTrue)},
+		},
 	}
-	if _, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+	created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if err != nil {
 		return err
+	}
+	if created.Status.NodeInfo.SystemUUID == systemUUID && len(created.Status.Conditions) > 0 {
+		return nil
 	}
 	// cloud-controller may already be changing the Node: retry on conflicts, as kubelet does.
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -27,6 +28,15 @@ type Reconciler struct {
 	Guest    Guest
 	// GuestCheckPeriod is how often guest facts are re-read without any event.
 	GuestCheckPeriod time.Duration
+	// Drain evicts the Node's Pods (respecting PodDisruptionBudgets) while its ESXi host
+	// is entering or in maintenance mode. Off by default.
+	Drain bool
+	// Reader reads Pods directly from the API server when draining.
+	Reader client.Reader
+
+	// draining is set by Reconcile while the host is entering or in maintenance; the
+	// drain loop (RunDrain) acts on it, so slow evictions never delay the taint.
+	draining atomic.Bool
 }
 
 // SetupWithManager watches the Node and the NodeVM of NodeName (the manager's cache is
@@ -72,6 +82,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		return reconcile.Result{}, err
 	}
 	lg.V(1).Info("Node reconciled", "taint", d.Taint)
+	r.draining.Store(r.Drain && d.Taint && nvm != nil && (nvm.Status.Host.InMaintenanceMode || nvm.Status.Host.EnteringMaintenanceMode))
 	return reconcile.Result{RequeueAfter: r.GuestCheckPeriod}, nil
 }
 
