@@ -50,25 +50,35 @@ func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache
 // run watches until ctx ends, retrying with backoff after errors.
 func (c *cache) run(ctx context.Context) {
 	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name)
-	ctx = klog.NewContext(ctx, log)
+	retryForever(klog.NewContext(ctx, log), "Inventory watch failed; retrying", func(ctx context.Context) error {
+		err := c.watch(ctx)
+		if err != nil {
+			c.mu.Lock()
+			c.lastErr = err
+			c.mu.Unlock()
+		}
+		return err
+	})
+}
+
+// retryForever runs f until ctx ends: again at once after it returns nil, after a backoff
+// (1s doubling to 10s, reset after a minute of success) after an error, which it logs.
+func retryForever(ctx context.Context, msg string, f func(context.Context) error) {
+	log := klog.FromContext(ctx)
 	backoff := time.Second
 	for ctx.Err() == nil {
-		started := c.now()
-		err := c.watch(ctx)
+		started := time.Now()
+		err := f(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
+		if err == nil || time.Since(started) > time.Minute {
 			backoff = time.Second
+		}
+		if err == nil {
 			continue
 		}
-		c.mu.Lock()
-		c.lastErr = err
-		c.mu.Unlock()
-		if c.now().Sub(started) > time.Minute {
-			backoff = time.Second
-		}
-		log.Error(err, "Inventory watch failed; retrying", "retryIn", backoff)
+		log.Error(err, msg, "retryIn", backoff)
 		select {
 		case <-ctx.Done():
 		case <-time.After(backoff):

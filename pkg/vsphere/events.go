@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"time"
 
@@ -52,23 +53,12 @@ func (m *Manager) WatchEvents(ctx context.Context, f func(Event)) {
 
 func (c *cache) watchEvents(ctx context.Context, f func(Event)) {
 	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name)
-	backoff := time.Second
-	for ctx.Err() == nil {
-		started := time.Now()
-		err := c.followEvents(ctx, f)
-		if ctx.Err() != nil {
-			return
+	retryForever(klog.NewContext(ctx, log), "Event watch failed; retrying", func(ctx context.Context) error {
+		if err := c.followEvents(ctx, f); err != nil || ctx.Err() != nil {
+			return err
 		}
-		if time.Since(started) > time.Minute {
-			backoff = time.Second
-		}
-		log.Error(err, "Event watch failed; retrying", "retryIn", backoff)
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
+		return errors.New("event watch ended unexpectedly") // back off rather than spin
+	})
 }
 
 func (c *cache) followEvents(ctx context.Context, f func(Event)) error {
