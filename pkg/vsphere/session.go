@@ -131,9 +131,11 @@ func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.Ha
 		return nil, nil, nil, err
 	}
 	if sc == nil {
-		sc = soap.NewClient(s.URL(), s.vc.Insecure)
+		// A thumbprint replaces chain verification with an exact fingerprint match, done
+		// here so that a mismatch is a typed ErrCertificate, not a string.
+		sc = soap.NewClient(s.URL(), s.vc.Insecure || s.vc.Thumbprint != "")
 		if s.vc.Thumbprint != "" {
-			sc.SetThumbprint(s.URL().Host, s.vc.Thumbprint)
+			sc.DefaultTransport().TLSClientConfig.VerifyConnection = verifyThumbprint(s.vc.Thumbprint)
 		}
 		if s.vc.CAFile != "" {
 			if err := sc.SetRootCAs(s.vc.CAFile); err != nil {
