@@ -9,7 +9,7 @@ CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
 TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
-.PHONY: help build test test-unit test-e2e verify update bench demo control-plane clean
+.PHONY: help build test test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,10 +22,16 @@ control-plane: ## Build (or reuse) pinned etcd and kube-apiserver in $(VSPHERE_C
 	hack/control-plane-bins.sh > $(CONTROL_PLANE_ENV).tmp && mv $(CONTROL_PLANE_ENV).tmp $(CONTROL_PLANE_ENV)
 	@cat $(CONTROL_PLANE_ENV)
 
-test: verify test-unit test-e2e ## Everything CI runs.
+test: verify test-unit test-fuzz test-e2e ## Everything CI runs.
 
 test-unit: ## Unit and simulator tests, with the race detector.
 	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/vcsim/...
+
+test-fuzz: ## Every fuzz target for a few seconds.
+	FUZZTIME=5s hack/fuzz.sh
+
+fuzz: ## Every fuzz target for FUZZTIME (default 10m) each.
+	FUZZTIME=$${FUZZTIME:-10m} hack/fuzz.sh
 
 test-e2e: build control-plane ## End-to-end tests on etcd, kube-apiserver and the simulator.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
