@@ -25,7 +25,7 @@ control-plane: ## Build (or reuse) pinned etcd and kube-apiserver in $(VSPHERE_C
 test: verify test-unit test-fuzz test-e2e ## Everything CI runs.
 
 test-unit: ## Unit and simulator tests, with the race detector.
-	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/vcsim/...
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/vcsim/... ./manifests/...
 
 test-fuzz: ## Every fuzz target for a few seconds.
 	FUZZTIME=5s hack/fuzz.sh

@@ -62,6 +62,9 @@ func run() error {
 		return err
 	}
 	defer cp.Stop()
+	if err := framework.InstallManifests(ctx, cp); err != nil {
+		return err
+	}
 	fmt.Println("starting the vCenter simulator ...")
 	sim, err := framework.StartSimulator(abs, invPath)
 	if err != nil {

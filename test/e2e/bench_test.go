@@ -71,10 +71,8 @@ func startBenchEnv(t *testing.T, name string, n int, withPlacement bool, resync 
 		t.Fatal(err)
 	}
 	t.Cleanup(e.cp.Stop)
-	if withPlacement {
-		if err := framework.InstallCRDs(ctx, e.cp); err != nil {
-			t.Fatal(err)
-		}
+	if err := framework.InstallManifests(ctx, e.cp); err != nil {
+		t.Fatal(err)
 	}
 	simStart := time.Now()
 	e.sim, err = framework.StartSimulator(e.dir, invPath)

@@ -63,6 +63,9 @@ func TestNodeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cp.Stop)
+	if err := framework.InstallManifests(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
 	invPath := filepath.Join(dir, "inventory.yaml")
 	if err := inventory().Write(invPath); err != nil {
 		t.Fatal(err)
@@ -103,7 +106,7 @@ func TestNodeLifecycle(t *testing.T) {
 	}
 
 	t.Run("credentials: a missing or wrong Secret is reported and retried", func(t *testing.T) {
-		waitLog(t, "secret kube-system/vsphere-creds does not exist")
+		waitLog(t, "secret vsphere-cloud-system/vsphere-creds does not exist")
 		if err := framework.SetCredentials(ctx, cp, "127.0.0.1", framework.SimUser, "wrong-Pa55word"); err != nil {
 			t.Fatal(err)
 		}

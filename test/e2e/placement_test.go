@@ -36,7 +36,7 @@ func TestPlacement(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cp.Stop)
-	if err := framework.InstallCRDs(ctx, cp); err != nil {
+	if err := framework.InstallManifests(ctx, cp); err != nil {
 		t.Fatal(err)
 	}
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: 3}

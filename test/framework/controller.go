@@ -15,11 +15,11 @@ import (
 
 // CloudConfig returns a vsphere.conf for one simulator (or a proxy in front of it at
 // hostPort), verifying TLS with the simulator's certificate, credentials from the Secret
-// kube-system/vsphere-creds, and the inventory timings given.
+// vsphere-cloud-system/vsphere-creds, and the inventory timings given.
 func CloudConfig(host string, port int, caFile, extra string) string {
 	return fmt.Sprintf(`global:
   secretName: vsphere-creds
-  secretNamespace: kube-system
+  secretNamespace: vsphere-cloud-system
   caFile: %s
 vcenter:
   sim:
@@ -40,12 +40,12 @@ func EnsureCredentials(ctx context.Context, cp *ControlPlane, server string) err
 // SetCredentials creates or updates the credentials Secret with any user and password.
 func SetCredentials(ctx context.Context, cp *ControlPlane, server, user, password string) error {
 	sec := &v1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "vsphere-creds", Namespace: "kube-system"},
+		ObjectMeta: metav1.ObjectMeta{Name: "vsphere-creds", Namespace: Namespace},
 		StringData: map[string]string{server + ".username": user, server + ".password": password},
 	}
-	_, err := cp.Client.CoreV1().Secrets("kube-system").Create(ctx, sec, metav1.CreateOptions{})
+	_, err := cp.Client.CoreV1().Secrets(Namespace).Create(ctx, sec, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		_, err = cp.Client.CoreV1().Secrets("kube-system").Update(ctx, sec, metav1.UpdateOptions{})
+		_, err = cp.Client.CoreV1().Secrets(Namespace).Update(ctx, sec, metav1.UpdateOptions{})
 	}
 	return err
 }
@@ -57,10 +57,15 @@ func StartCloudController(cp *ControlPlane, name, cloudConfig string, flags ...s
 	if err := os.WriteFile(cfgPath, []byte(cloudConfig), 0o600); err != nil {
 		return nil, err
 	}
+	kubeconfig := cp.ControllerKubeconfig
+	if kubeconfig == "" {
+		return nil, fmt.Errorf("no cloud-controller kubeconfig: call InstallManifests first")
+	}
 	args := []string{
 		"--cloud-provider=vsphere", "--cloud-config=" + cfgPath,
-		"--kubeconfig=" + cp.Kubeconfig, "--authentication-kubeconfig=" + cp.Kubeconfig,
-		"--authorization-kubeconfig=" + cp.Kubeconfig, "--secure-port=0", "--webhook-secure-port=0",
+		"--kubeconfig=" + kubeconfig, "--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig, "--secure-port=0", "--webhook-secure-port=0",
+		"--leader-elect-resource-namespace=" + Namespace,
 		"--leader-elect=true", "--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s",
 		"--leader-elect-retry-period=1s", "--v=2",
 	}

@@ -20,6 +20,10 @@ import (
 type ControlPlane struct {
 	Dir        string
 	Kubeconfig string
+	// ControllerKubeconfig and NodeKubeconfig authenticate as the manifests'
+	// ServiceAccounts once InstallManifests ran; empty before.
+	ControllerKubeconfig string
+	NodeKubeconfig       string
 	Config     *rest.Config
 	Client     kubernetes.Interface
 	etcd       *Process

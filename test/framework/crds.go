@@ -64,8 +64,11 @@ func InstallCRDs(ctx context.Context, cp *ControlPlane) error {
 // StartNodeAgent runs bin/vsphere-node for nodeName with guest roots under guestDir
 // (dmi/, dev/, proc/), which tests fill with fixtures.
 func StartNodeAgent(cp *ControlPlane, nodeName, guestDir string, flags ...string) (*Process, error) {
+	if cp.NodeKubeconfig == "" {
+		return nil, fmt.Errorf("no vsphere-node kubeconfig: call InstallManifests first")
+	}
 	args := []string{
-		"--node-name=" + nodeName, "--kubeconfig=" + cp.Kubeconfig,
+		"--node-name=" + nodeName, "--kubeconfig=" + cp.NodeKubeconfig,
 		"--dmi-root=" + filepath.Join(guestDir, "dmi"), "--dev-root=" + filepath.Join(guestDir, "dev"),
 		"--proc-root=" + filepath.Join(guestDir, "proc"), "--metrics-bind-address=0",
 		"--health-probe-bind-address=0", "--guest-check-period=5s", "--v=1",

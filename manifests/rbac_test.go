@@ -1,0 +1,57 @@
+// Package manifests_test checks the RBAC the manifests grant.
+package manifests_test
+
+import (
+	"testing"
+
+	"github.com/vsphere-cloud/provider/test/framework"
+)
+
+// TestRBACHasNoWildcards fails on any "*" in apiGroups, resources or verbs, and on rules
+// that grant write access to Secrets.
+func TestRBACHasNoWildcards(t *testing.T) {
+	objs, err := framework.ReadManifests("rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := 0
+	for _, o := range objs {
+		if o.GetKind() != "ClusterRole" && o.GetKind() != "Role" {
+			continue
+		}
+		roles++
+		rules, _ := o.Object["rules"].([]any)
+		if len(rules) == 0 {
+			t.Errorf("%s %s has no rules", o.GetKind(), o.GetName())
+		}
+		for i, r := range rules {
+			rule, _ := r.(map[string]any)
+			for _, field := range []string{"apiGroups", "resources", "verbs"} {
+				list, _ := rule[field].([]any)
+				for _, v := range list {
+					if v == "*" {
+						t.Errorf("%s %s rule %d: wildcard in %s", o.GetKind(), o.GetName(), i, field)
+					}
+				}
+			}
+			resources, _ := rule["resources"].([]any)
+			verbs, _ := rule["verbs"].([]any)
+			for _, res := range resources {
+				if res != "secrets" {
+					continue
+				}
+				for _, v := range verbs {
+					if v != "get" {
+						t.Errorf("%s %s rule %d: %v on secrets", o.GetKind(), o.GetName(), i, v)
+					}
+				}
+				if names, _ := rule["resourceNames"].([]any); len(names) == 0 {
+					t.Errorf("%s %s rule %d: secrets without resourceNames", o.GetKind(), o.GetName(), i)
+				}
+			}
+		}
+	}
+	if roles < 3 {
+		t.Fatalf("found %d roles; the manifests changed shape", roles)
+	}
+}

@@ -1,0 +1,132 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+)
+
+// resources maps the kinds our manifests use to their resources.
+var resources = map[string]struct {
+	gvr        schema.GroupVersionResource
+	namespaced bool
+}{
+	"Namespace":                {schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, false},
+	"ServiceAccount":           {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
+	"ClusterRole":              {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"}, false},
+	"ClusterRoleBinding":       {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}, false},
+	"Role":                     {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
+	"RoleBinding":              {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
+	"CustomResourceDefinition": {schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, false},
+}
+
+// ReadManifests decodes every object of the YAML files under manifests/ named by files.
+func ReadManifests(files ...string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(ManifestsDir(), f))
+		if err != nil {
+			return nil, err
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+		for {
+			obj := &unstructured.Unstructured{}
+			if err := dec.Decode(&obj.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			if len(obj.Object) > 0 {
+				out = append(out, obj)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ApplyManifests applies the files' objects server-side, as `kubectl apply
+// --server-side` would.
+func ApplyManifests(ctx context.Context, cp *ControlPlane, files ...string) error {
+	objs, err := ReadManifests(files...)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cp.Config)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		r, ok := resources[o.GetKind()]
+		if !ok {
+			return fmt.Errorf("%s %s: kind not known to the test framework", o.GetKind(), o.GetName())
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(r.gvr)
+		if r.namespaced {
+			ri = dyn.Resource(r.gvr).Namespace(o.GetNamespace())
+		}
+		if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "vsphere-cloud-e2e", Force: true}); err != nil {
+			return fmt.Errorf("applying %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// ServiceAccountKubeconfig writes a kubeconfig that authenticates as the ServiceAccount
+// with a token from the TokenRequest API, so a binary runs with exactly the RBAC the
+// manifests give it.
+func ServiceAccountKubeconfig(ctx context.Context, cp *ControlPlane, namespace, name string) (string, error) {
+	tr, err := cp.Client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 3600)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("token for %s/%s: %w", namespace, name, err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cp.Config.Host, CertificateAuthority: cp.Config.CAFile}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: name}
+	kc.CurrentContext = "local"
+	path := filepath.Join(cp.Dir, strings.ReplaceAll(namespace+"-"+name, "/", "-")+".kubeconfig")
+	return path, clientcmd.WriteToFile(*kc, path)
+}
+
+// InstallManifests applies the namespace, CRDs and RBAC of manifests/ and gives the
+// control plane kubeconfigs for the cloud-controller and vsphere-node ServiceAccounts,
+// which StartCloudController and StartNodeAgent then use: a permission missing from the
+// manifests fails the tests.
+func InstallManifests(ctx context.Context, cp *ControlPlane) error {
+	if err := ApplyManifests(ctx, cp, "namespace.yaml"); err != nil {
+		return err
+	}
+	if err := InstallCRDs(ctx, cp); err != nil {
+		return err
+	}
+	if err := ApplyManifests(ctx, cp, "rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml"); err != nil {
+		return err
+	}
+	var err error
+	if cp.ControllerKubeconfig, err = ServiceAccountKubeconfig(ctx, cp, Namespace, "cloud-controller"); err != nil {
+		return err
+	}
+	cp.NodeKubeconfig, err = ServiceAccountKubeconfig(ctx, cp, Namespace, "vsphere-node")
+	return err
+}
+
+// Namespace is the manifests' namespace.
+const Namespace = "vsphere-cloud-system"
