@@ -24,10 +24,10 @@ type ControlPlane struct {
 	// ServiceAccounts once InstallManifests ran; empty before.
 	ControllerKubeconfig string
 	NodeKubeconfig       string
-	Config     *rest.Config
-	Client     kubernetes.Interface
-	etcd       *Process
-	apiserver  *Process
+	Config               *rest.Config
+	Client               kubernetes.Interface
+	etcd                 *Process
+	apiserver            *Process
 }
 
 // Binaries finds etcd and kube-apiserver from TEST_ETCD and TEST_KUBE_APISERVER, which
