@@ -2,6 +2,7 @@
 package manifests_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/vsphere-cloud/provider/test/framework"
@@ -53,5 +54,28 @@ func TestRBACHasNoWildcards(t *testing.T) {
 	}
 	if roles < 3 {
 		t.Fatalf("found %d roles; the manifests changed shape", roles)
+	}
+}
+
+// TestKustomizationListsEveryManifest keeps kustomization.yaml and the files in step.
+func TestKustomizationListsEveryManifest(t *testing.T) {
+	listed, err := framework.KustomizationResources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, f := range listed {
+		want[f] = true
+	}
+	files, _ := filepath.Glob("*.yaml")
+	crds, _ := filepath.Glob("crds/*.yaml")
+	for _, f := range append(files, crds...) {
+		if f != "kustomization.yaml" && !want[f] {
+			t.Errorf("%s is not in kustomization.yaml", f)
+		}
+		delete(want, f)
+	}
+	for f := range want {
+		t.Errorf("kustomization.yaml names %s, which does not exist", f)
 	}
 }

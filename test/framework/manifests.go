@@ -33,6 +33,23 @@ var resources = map[string]struct {
 	"Role":                     {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
 	"RoleBinding":              {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
 	"CustomResourceDefinition": {schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, false},
+	"ConfigMap":                {schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, true},
+	"Deployment":               {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, true},
+	"DaemonSet":                {schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, true},
+	"PodDisruptionBudget":      {schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
+}
+
+// KustomizationResources lists the files manifests/kustomization.yaml names, in order.
+func KustomizationResources() ([]string, error) {
+	objs, err := ReadManifests("kustomization.yaml")
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("kustomization.yaml: want one document, got %d", len(objs))
+	}
+	list, _, err := unstructured.NestedStringSlice(objs[0].Object, "resources")
+	return list, err
 }
 
 // ReadManifests decodes every object of the YAML files under manifests/ named by files.
