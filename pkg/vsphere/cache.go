@@ -188,9 +188,15 @@ func (c *cache) watch(ctx context.Context) error {
 			ch.All = true
 			c.lastErr = nil
 			log.V(2).Info("Inventory synced", "vms", len(snap.vms), "hosts", len(snap.hosts))
+			inventoryResyncs.WithLabelValues(c.vc.Name).Inc()
 		}
 		notify := c.onChange
+		if live {
+			inventoryObjects.WithLabelValues(c.vc.Name, "VirtualMachine").Set(float64(len(snap.vms)))
+			inventoryObjects.WithLabelValues(c.vc.Name, "HostSystem").Set(float64(len(snap.hosts)))
+		}
 		c.mu.Unlock()
+		inventoryLastContact.WithLabelValues(c.vc.Name).Set(float64(now.Unix()))
 		if changed && live && notify != nil {
 			notify(ch)
 		}

@@ -22,6 +22,7 @@ type Manager struct {
 
 // NewManager builds sessions and caches for cfg. Nothing connects until Start.
 func NewManager(cfg *config.Config, creds CredentialSource) *Manager {
+	RegisterMetrics()
 	m := &Manager{}
 	for _, vc := range cfg.VCenters {
 		s := NewSession(vc, creds, cfg.Inventory.CallTimeout)

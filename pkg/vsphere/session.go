@@ -113,6 +113,7 @@ func (s *Session) login(ctx context.Context, gen uint64) error {
 	defer s.mu.Unlock()
 	s.inflight = nil
 	s.lastErr = err
+	loginsTotal.WithLabelValues(s.vc.Name, map[bool]string{true: "ok", false: "error"}[err == nil]).Inc()
 	if err == nil {
 		s.client, s.soap, s.ka = client, sc, ka
 		s.gen++
@@ -217,7 +218,9 @@ func (a *authRetry) RoundTrip(ctx context.Context, req, res soap.HasFault) error
 	a.s.mu.Lock()
 	gen := a.s.gen
 	a.s.mu.Unlock()
+	start := time.Now()
 	err := a.inner.RoundTrip(ctx, req, res)
+	observeRequest(methodName(req), start, err, err != nil && soap.IsSoapFault(err))
 	if err == nil && missingNotAuthenticated(res) {
 		err = fmt.Errorf("%w: properties missing for lack of a session", ErrUnauthorized)
 	} else if err == nil || !fault.Is(err, &types.NotAuthenticated{}) {
