@@ -326,12 +326,17 @@ func TestPlacement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		dc, err := finder.Datacenter(ctx, "DC0")
+		if err != nil {
+			t.Fatal(err)
+		}
 		// vCenter posts EnteringMaintenanceModeEvent when an EnterMaintenanceMode task starts
 		// evacuating; the simulator does not, so post it as vCenter would.
 		post := func(e types.BaseEvent) {
 			t.Helper()
 			be := e.GetEvent()
 			be.Host = &types.HostEventArgument{EntityEventArgument: types.EntityEventArgument{Name: hostName}, Host: host.Reference()}
+			be.Datacenter = &types.DatacenterEventArgument{EntityEventArgument: types.EntityEventArgument{Name: "DC0"}, Datacenter: dc.Reference()}
 			be.CreatedTime = time.Now()
 			be.FullFormattedMessage = "Host " + hostName + " in DC0 is entering maintenance mode"
 			if err := event.NewManager(admin).PostEvent(ctx, e); err != nil {
@@ -347,6 +352,19 @@ func TestPlacement(t *testing.T) {
 		waitEvent(t, "pl-a", placement.ReasonHostMaintenance)
 		post(&types.ExitMaintenanceModeEvent{})
 		waitNode(t, "pl-a", 5*time.Second, "taint removed after exit", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		post(&types.HostConnectionLostEvent{})
+		waitEvent(t, "pl-a", placement.ReasonHostConnectionLost)
+		vmObj, err := finder.VirtualMachine(ctx, "/DC0/vm/pl-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ha := &types.EventEx{EventTypeId: vsphere.EventHARestart, ObjectType: "VirtualMachine", ObjectId: vmObj.Reference().Value}
+		ha.Vm = &types.VmEventArgument{EntityEventArgument: types.EntityEventArgument{Name: "pl-a"}, Vm: vmObj.Reference()}
+		ha.CreatedTime, ha.FullFormattedMessage = time.Now(), "vSphere HA restarted virtual machine pl-a"
+		if err := event.NewManager(admin).PostEvent(ctx, ha); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, "pl-a", placement.ReasonHARestart)
 	})
 
 	t.Run("two Nodes with one BIOS UUID are both flagged", func(t *testing.T) {
