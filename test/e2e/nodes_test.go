@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,7 +84,17 @@ func TestNodeLifecycle(t *testing.T) {
   freshness: 6s
   callTimeout: 3s
 `)
+	metricsPort, err := framework.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	servingCrt, servingKey, err := cp.ServingCert("cloud-controller-serving")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf,
+		"--secure-port="+framework.Itoa(metricsPort), "--bind-address=127.0.0.1",
+		"--tls-cert-file="+servingCrt, "--tls-private-key-file="+servingKey,
 		"--node-monitor-period=2s", "--node-status-update-frequency=5s", "--concurrent-node-syncs=10", "--kube-api-qps=200", "--kube-api-burst=400")
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +299,41 @@ func TestNodeLifecycle(t *testing.T) {
 		}
 		if ccm.Exited() {
 			t.Fatal("cloud-controller exited")
+		}
+	})
+
+	t.Run("metrics: served on the secure port to authorized clients only", func(t *testing.T) {
+		url := fmt.Sprintf("https://127.0.0.1:%d/metrics", metricsPort)
+		hc, err := cp.AdminHTTPClient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := hc.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics as admin: %s", res.Status)
+		}
+		for _, want := range []string{`vsphere_cloud_vcenter_requests_total{method="WaitForUpdatesEx",result="ok"}`, `vsphere_cloud_inventory_objects{kind="VirtualMachine",vcenter="sim"}`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if strings.Contains(string(body), framework.SimPassword) {
+			t.Error("/metrics shows the vCenter password")
+		}
+		anon := &http.Client{Timeout: 5 * time.Second, Transport: hc.Transport.(*http.Transport).Clone()}
+		anon.Transport.(*http.Transport).TLSClientConfig.Certificates = nil
+		res, err = anon.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusForbidden {
+			t.Errorf("anonymous GET /metrics: %s, want 401 or 403", res.Status)
 		}
 	})
 

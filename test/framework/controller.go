@@ -64,14 +64,18 @@ func StartCloudController(cp *ControlPlane, name, cloudConfig string, flags ...s
 	args := []string{
 		"--cloud-provider=vsphere", "--cloud-config=" + cfgPath,
 		"--kubeconfig=" + kubeconfig, "--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig, "--secure-port=0", "--webhook-secure-port=0",
+		"--authorization-kubeconfig=" + kubeconfig, "--webhook-secure-port=0",
 		"--leader-elect-resource-namespace=" + Namespace,
 		"--leader-elect=true", "--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s",
 		"--leader-elect-retry-period=1s", "--v=2",
 	}
-	hasControllers := false
+	hasControllers, hasPort := false, false
 	for _, f := range flags {
 		hasControllers = hasControllers || strings.HasPrefix(f, "--controllers=")
+		hasPort = hasPort || strings.HasPrefix(f, "--secure-port=")
+	}
+	if !hasPort {
+		args = append(args, "--secure-port=0")
 	}
 	if !hasControllers {
 		args = append(args, "--controllers=cloud-node,cloud-node-lifecycle")

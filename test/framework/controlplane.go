@@ -2,8 +2,11 @@ package framework
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,6 +31,31 @@ type ControlPlane struct {
 	Client               kubernetes.Interface
 	etcd                 *Process
 	apiserver            *Process
+	pki                  *pki
+	adminCert            [2]string
+}
+
+// ServingCert issues a serving certificate for 127.0.0.1 from the control plane's CA.
+func (cp *ControlPlane) ServingCert(name string) (certFile, keyFile string, err error) {
+	return cp.pki.issue(name, name, nil, []net.IP{net.ParseIP("127.0.0.1")})
+}
+
+// AdminHTTPClient is an HTTPS client that presents the admin client certificate and
+// trusts only the control plane's CA.
+func (cp *ControlPlane) AdminHTTPClient() (*http.Client, error) {
+	cert, err := tls.LoadX509KeyPair(cp.adminCert[0], cp.adminCert[1])
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(cp.pki.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert}, RootCAs: pool,
+	}}}, nil
 }
 
 // Binaries finds etcd and kube-apiserver from TEST_ETCD and TEST_KUBE_APISERVER, which
@@ -85,6 +113,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	cp.pki, cp.adminCert = p, [2]string{adminCrt, adminKey}
 	saPub, saKey, err := p.serviceAccountKey()
 	if err != nil {
 		return nil, err
