@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -274,7 +275,7 @@ func createTags(ctx context.Context, c *vim25.Client, finder *find.Finder, list 
 func findByName(ctx context.Context, c *vim25.Client, name string) (types.ManagedObjectReference, error) {
 	for _, kind := range []string{"Datacenter", "ClusterComputeResource", "HostSystem", "VirtualMachine"} {
 		var objs []mo.ManagedEntity
-		m := newViewManager(c)
+		m := view.NewManager(c)
 		v, err := m.CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{kind}, true)
 		if err != nil {
 			return types.ManagedObjectReference{}, err

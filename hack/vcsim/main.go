@@ -16,14 +16,11 @@ import (
 
 	"github.com/vmware/govmomi/session"
 	_ "github.com/vmware/govmomi/vapi/simulator" // the REST endpoints for tags
-	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 )
 
 var simulatorUser = url.UserPassword("user", "pass")
-
-func newViewManager(c *vim25.Client) *view.Manager { return view.NewManager(c) }
 
 func main() {
 	if err := run(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -169,10 +169,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	q := vsphere.NodeQuery{SystemUUID: node.Status.NodeInfo.SystemUUID, Name: node.Name}
-	if uuid, ok := strings.CutPrefix(node.Spec.ProviderID, "vsphere://"); ok && uuid != "" {
-		q = vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}
-	}
+	q, _ := provider.NodeQuery(node) // another provider's ID: still matched by SystemUUID and name
 	vm, lookupErr := c.inv.FindNodeVM(ctx, q)
 	c.mu.Lock()
 	if lookupErr != nil {
@@ -198,31 +195,23 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 	c.mu.Lock()
 	prev, known := c.written[name]
 	c.mu.Unlock()
+	var obj *v1alpha1.NodeVM // read from the API only when needed
 	if !known {
-		existing := &v1alpha1.NodeVM{}
-		err := c.client.Get(ctx, client.ObjectKey{Name: name}, existing)
-		switch {
-		case apierrors.IsNotFound(err):
-			if err := c.create(ctx, node); err != nil {
-				return err
-			}
-		case err != nil:
+		if obj, err = c.getOrCreate(ctx, node); err != nil {
 			return err
-		default:
-			prev = existing.Status
 		}
+		prev = obj.Status
 	}
 	want := desiredStatus(prev, vm, lookupErr, dups)
-	if known && apiequality.Semantic.DeepEqual(prev, want) {
-		return nil
-	}
-	obj := &v1alpha1.NodeVM{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := c.client.Get(ctx, client.ObjectKey{Name: name}, obj); err != nil {
-		return err
-	}
-	if apiequality.Semantic.DeepEqual(obj.Status, want) {
+	if apiequality.Semantic.DeepEqual(prev, want) {
 		c.remember(name, want)
 		return nil
+	}
+	if obj == nil {
+		obj = &v1alpha1.NodeVM{}
+		if err := c.client.Get(ctx, client.ObjectKey{Name: name}, obj); err != nil {
+			return err
+		}
 	}
 	obj.Status = want
 	if err := c.client.Status().Update(ctx, obj); err != nil {
@@ -233,8 +222,14 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 	return nil
 }
 
-func (c *Controller) create(ctx context.Context, node *v1.Node) error {
-	obj := &v1alpha1.NodeVM{
+// getOrCreate returns the Node's NodeVM, creating it (owned by the Node) if missing.
+func (c *Controller) getOrCreate(ctx context.Context, node *v1.Node) (*v1alpha1.NodeVM, error) {
+	obj := &v1alpha1.NodeVM{}
+	err := c.client.Get(ctx, client.ObjectKey{Name: node.Name}, obj)
+	if !apierrors.IsNotFound(err) {
+		return obj, err
+	}
+	obj = &v1alpha1.NodeVM{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: node.Name,
 			OwnerReferences: []metav1.OwnerReference{{
@@ -243,12 +238,15 @@ func (c *Controller) create(ctx context.Context, node *v1.Node) error {
 		},
 		Spec: v1alpha1.NodeVMSpec{NodeName: node.Name},
 	}
-	if err := c.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating NodeVM %s: %w", node.Name, err)
+	err = c.client.Create(ctx, obj)
+	if apierrors.IsAlreadyExists(err) {
+		err = c.client.Get(ctx, client.ObjectKey{Name: node.Name}, obj)
 	}
-	return nil
+	if err != nil {
+		return nil, fmt.Errorf("creating NodeVM %s: %w", node.Name, err)
+	}
+	return obj, nil
 }
-
 func (c *Controller) remember(name string, st v1alpha1.NodeVMStatus) {
 	c.mu.Lock()
 	c.written[name] = st

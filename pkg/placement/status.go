@@ -2,6 +2,7 @@ package placement
 
 import (
 	"errors"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -46,7 +47,7 @@ func desiredStatus(prev v1alpha1.NodeVMStatus, vm vsphere.VM, lookupErr error, d
 
 	if len(duplicateOf) > 0 {
 		set(v1alpha1.ConditionVMFound, false, v1alpha1.ReasonDuplicateUUID,
-			"Nodes "+join(duplicateOf)+" resolve to the same VM "+vm.Name+" ("+vm.UUID+"): their guests were probably cloned with one BIOS UUID; give each VM its own uuid.bios and re-register the Nodes")
+			"Nodes "+strings.Join(duplicateOf, ", ")+" resolve to the same VM "+vm.Name+" ("+vm.UUID+"): their guests were probably cloned with one BIOS UUID; give each VM its own uuid.bios and re-register the Nodes")
 	} else {
 		set(v1alpha1.ConditionVMFound, true, v1alpha1.ReasonFound, "VM "+vm.Name+" in "+vm.VCenter+"/"+vm.Datacenter)
 	}
@@ -82,15 +83,4 @@ func keepPlacement(prev, st v1alpha1.NodeVMStatus) v1alpha1.NodeVMStatus {
 	st = *prev.DeepCopy()
 	st.Conditions = c
 	return st
-}
-
-func join(list []string) string {
-	out := ""
-	for i, s := range list {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }

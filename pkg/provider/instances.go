@@ -95,20 +95,32 @@ func (i *instances) find(ctx context.Context, node *v1.Node) (vsphere.VM, error)
 	if i.cloud.inventory == nil {
 		return vsphere.VM{}, fmt.Errorf("%w: inventory not started", vsphere.ErrUnavailable)
 	}
-	q := vsphere.NodeQuery{SystemUUID: node.Status.NodeInfo.SystemUUID, Name: node.Name}
-	if id := node.Spec.ProviderID; id != "" {
-		uuid, ok := strings.CutPrefix(id, ProviderIDPrefix)
-		if !ok || uuid == "" {
-			// Not ours: never report it as gone.
-			return vsphere.VM{}, fmt.Errorf("node %s: providerID %q does not start with %s", node.Name, id, ProviderIDPrefix)
-		}
-		q = vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}
+	q, ours := NodeQuery(node)
+	if !ours {
+		// Not ours: never report it as gone.
+		return vsphere.VM{}, fmt.Errorf("node %s: providerID %q does not start with %s", node.Name, node.Spec.ProviderID, ProviderIDPrefix)
 	}
 	vm, err := i.cloud.inventory.FindNodeVM(ctx, q)
 	if err != nil {
 		return vm, fmt.Errorf("node %s: %w", node.Name, err)
 	}
 	return vm, nil
+}
+
+// NodeQuery is how a Node is looked up: by its providerID's UUID once it has one, else by
+// SystemUUID and name. ours is false for a providerID of another provider; q then holds
+// the SystemUUID and name.
+func NodeQuery(node *v1.Node) (q vsphere.NodeQuery, ours bool) {
+	q = vsphere.NodeQuery{SystemUUID: node.Status.NodeInfo.SystemUUID, Name: node.Name}
+	id := node.Spec.ProviderID
+	if id == "" {
+		return q, true
+	}
+	uuid, ok := strings.CutPrefix(id, ProviderIDPrefix)
+	if !ok || uuid == "" {
+		return q, false
+	}
+	return vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}, true
 }
 
 // InstanceType is the upstream provider's form, vsphere-vm.cpu-4.mem-16gb.os-<guest>.

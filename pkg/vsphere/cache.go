@@ -108,7 +108,7 @@ func (c *cache) watch(ctx context.Context) error {
 	filterDC := map[string]string{}
 	snap := newSnapshot()
 	for _, dc := range dcs {
-		snap.dcRefs[dc.Self.Value] = dc.Name
+		snap.dcRefs[dc.Name] = dc.Self.Value
 		v, err := view.NewManager(client).CreateContainerView(ctx, dc.Self, append([]string{"VirtualMachine", "HostSystem"}, namedTypes...), true)
 		if err != nil {
 			return fmt.Errorf("creating view of datacenter %s: %w", dc.Name, classify(err))

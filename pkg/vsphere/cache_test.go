@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/session"
@@ -58,7 +60,7 @@ func TestFindNodeVMFollowsChanges(t *testing.T) {
 		got.HostConnection != "connected" || got.ToolsRunningStatus == "" {
 		t.Errorf("placement = pool %q folder %q datastores %q host %q tools %q", got.ResourcePool, got.Folder, got.Datastores, got.HostConnection, got.ToolsRunningStatus)
 	}
-	swapped, _ := SwapUUIDByteOrder(uuid)
+	swapped, _ := biosuuid.SwapByteOrder(uuid)
 	if got, err := e.mgr.FindNodeVM(ctx, NodeQuery{SystemUUID: swapped}); err != nil || got.Name != "DC0_H0_VM0" {
 		t.Errorf("by swapped UUID: %+v %v", got, err)
 	}

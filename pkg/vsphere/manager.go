@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+
 	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -97,14 +99,14 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 	var keys []lookupKey
 	switch {
 	case q.ProviderUUID != "":
-		u, err := NormalizeUUID(q.ProviderUUID)
+		u, err := biosuuid.Normalize(q.ProviderUUID)
 		if err != nil {
 			return VM{}, fmt.Errorf("%w: providerID: %w", ErrNotFound, err)
 		}
 		keys = append(keys, lookupKey{kind: keyUUID, value: u})
 	default:
-		if u, err := NormalizeUUID(q.SystemUUID); err == nil {
-			sw, _ := SwapUUIDByteOrder(u)
+		if u, err := biosuuid.Normalize(q.SystemUUID); err == nil {
+			sw, _ := biosuuid.SwapByteOrder(u)
 			keys = append(keys, lookupKey{kind: keyUUID, value: u}, lookupKey{kind: keyUUID, value: sw})
 		}
 		if n := strings.ToLower(strings.TrimSpace(q.Name)); n != "" {
@@ -188,11 +190,7 @@ func (c *cache) lookup(k lookupKey) ([]VM, CacheStatus) {
 	case keyHostname:
 		refs = c.snap.byHost[k.value]
 		if len(refs) == 0 { // a node named by its short name, a guest reporting its FQDN
-			for h, r := range c.snap.byHost {
-				if short, _, ok := strings.Cut(h, "."); ok && short == k.value {
-					refs = append(refs, r...)
-				}
-			}
+			refs = c.snap.byShortHost[k.value]
 		}
 	case keyIP:
 		refs = c.snap.byIP[k.value]

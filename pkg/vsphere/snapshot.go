@@ -3,6 +3,8 @@ package vsphere
 import (
 	"strings"
 
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -61,17 +63,19 @@ type snapshot struct {
 	byUUID map[string][]string
 	byName map[string][]string
 	byHost map[string][]string // lower-case guest hostname -> refs
-	byIP   map[string][]string
+	// byShortHost indexes guest FQDNs by their first label, for nodes named by short name.
+	byShortHost map[string][]string
+	byIP        map[string][]string
 	// tags maps "Type:Value" of an object to its zone and region tag names.
 	zones   map[string]string
 	regions map[string]string
-	dcRefs  map[string]string // datacenter ref -> name
+	dcRefs  map[string]string // datacenter name -> ref
 }
 
 func newSnapshot() *snapshot {
 	return &snapshot{
 		vms: map[string]*vmRec{}, hosts: map[string]*hostRec{}, names: map[string]string{},
-		byUUID: map[string][]string{}, byName: map[string][]string{}, byHost: map[string][]string{},
+		byUUID: map[string][]string{}, byName: map[string][]string{}, byHost: map[string][]string{}, byShortHost: map[string][]string{},
 		byIP: map[string][]string{}, zones: map[string]string{}, regions: map[string]string{},
 		dcRefs: map[string]string{},
 	}
@@ -126,16 +130,13 @@ func (s *snapshot) apply(dc string, u types.ObjectUpdate) {
 }
 
 func (r *vmRec) set(c types.PropertyChange) {
-	v := c.Val
-	if c.Op == types.PropertyChangeOpRemove || c.Op == types.PropertyChangeOpIndirectRemove {
-		v = nil
-	}
+	v := changedValue(c)
 	switch c.Name {
 	case "name":
 		r.name, _ = v.(string)
 	case "config.uuid":
 		s, _ := v.(string)
-		if n, err := NormalizeUUID(s); err == nil {
+		if n, err := biosuuid.Normalize(s); err == nil {
 			s = n
 		}
 		r.uuid = strings.ToLower(s)
@@ -200,10 +201,7 @@ func (r *vmRec) set(c types.PropertyChange) {
 }
 
 func (r *hostRec) set(c types.PropertyChange) {
-	v := c.Val
-	if c.Op == types.PropertyChangeOpRemove || c.Op == types.PropertyChangeOpIndirectRemove {
-		v = nil
-	}
+	v := changedValue(c)
 	switch c.Name {
 	case "name":
 		r.name, _ = v.(string)
@@ -234,6 +232,9 @@ func (s *snapshot) index(ref string, r *vmRec) {
 	if r.guestHost != "" {
 		k := strings.ToLower(r.guestHost)
 		s.byHost[k] = appendOnce(s.byHost[k], ref)
+		if short, _, ok := strings.Cut(k, "."); ok {
+			s.byShortHost[short] = appendOnce(s.byShortHost[short], ref)
+		}
 	}
 	for _, n := range r.nics {
 		for _, ip := range n.IPs {
@@ -246,6 +247,9 @@ func (s *snapshot) unindex(ref string, r *vmRec) {
 	remove(s.byUUID, r.uuid, ref)
 	remove(s.byName, strings.ToLower(r.name), ref)
 	remove(s.byHost, strings.ToLower(r.guestHost), ref)
+	if short, _, ok := strings.Cut(strings.ToLower(r.guestHost), "."); ok {
+		remove(s.byShortHost, short, ref)
+	}
 	for _, n := range r.nics {
 		for _, ip := range n.IPs {
 			remove(s.byIP, ip, ref)
@@ -281,10 +285,8 @@ func (s *snapshot) vm(vcenter, ref string) VM {
 			chain = append(chain, "ClusterComputeResource:"+h.parent)
 		}
 	}
-	for dcRef, name := range s.dcRefs {
-		if name == r.dc {
-			chain = append(chain, "Datacenter:"+dcRef)
-		}
+	if dcRef, ok := s.dcRefs[r.dc]; ok {
+		chain = append(chain, "Datacenter:"+dcRef)
 	}
 	for _, k := range chain {
 		if out.Zone == "" {
@@ -319,4 +321,12 @@ func remove(m map[string][]string, key, v string) {
 	} else {
 		m[key] = list
 	}
+}
+
+// changedValue is a property change's new value, nil when the property was removed.
+func changedValue(c types.PropertyChange) any {
+	if c.Op == types.PropertyChangeOpRemove || c.Op == types.PropertyChangeOpIndirectRemove {
+		return nil
+	}
+	return c.Val
 }

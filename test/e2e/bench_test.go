@@ -48,7 +48,7 @@ func benchName(i int) string { return fmt.Sprintf("bench-%04d", i) }
 
 func startBenchEnv(t *testing.T, name string, n int, withPlacement bool, resync string) *benchEnv {
 	ctx := context.Background()
-	e := &benchEnv{dir: artifactsDir(t, name)}
+	e := &benchEnv{}
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 2, Hosts: 8}
 	for i := 0; i < n; i++ {
 		inv.VMs = append(inv.VMs, framework.SimVM{
@@ -61,30 +61,12 @@ func startBenchEnv(t *testing.T, name string, n int, withPlacement bool, resync 
 		{Category: "k8s-zone", Name: "zone-b", AttachTo: []string{"DC0_C1"}},
 		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
 	}
-	invPath := filepath.Join(e.dir, "inventory.yaml")
-	if err := inv.Write(invPath); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	e.cp, err = framework.StartControlPlane(e.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.cp.Stop)
-	if err := framework.InstallManifests(ctx, e.cp); err != nil {
-		t.Fatal(err)
-	}
-	simStart := time.Now()
-	e.sim, err = framework.StartSimulator(e.dir, invPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.sim.Stop)
-	t.Logf("simulator with %d VMs ready in %s", n, time.Since(simStart).Round(time.Second))
+	e.dir, e.cp, e.sim = startWorld(t, name, inv)
 	proxyDir := filepath.Join(e.dir, "proxy")
 	if err := os.MkdirAll(proxyDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	e.proxy, err = framework.StartCountingProxy(proxyDir, e.sim.URL, e.sim.CAFile)
 	if err != nil {
 		t.Fatal(err)

@@ -4,10 +4,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vsphere-cloud/provider/test/framework"
 )
@@ -48,4 +50,32 @@ func artifactsDir(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// startWorld starts what every scenario needs, stopped when the test ends: the control
+// plane with the manifests installed (so binaries run with their ServiceAccounts), and
+// the simulator with inventory inv.
+func startWorld(t *testing.T, name string, inv *framework.SimInventory) (string, *framework.ControlPlane, *framework.Simulator) {
+	t.Helper()
+	dir := artifactsDir(t, name)
+	cp, err := framework.StartControlPlane(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cp.Stop)
+	if err := framework.InstallManifests(context.Background(), cp); err != nil {
+		t.Fatal(err)
+	}
+	invPath := filepath.Join(dir, "inventory.yaml")
+	if err := inv.Write(invPath); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sim, err := framework.StartSimulator(dir, invPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	t.Logf("simulator with %d VMs ready in %s", len(inv.VMs), time.Since(start).Round(time.Second))
+	return dir, cp, sim
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
@@ -20,7 +22,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -59,24 +60,7 @@ func inventory() *framework.SimInventory {
 
 func TestNodeLifecycle(t *testing.T) {
 	ctx := context.Background()
-	dir := artifactsDir(t, "node-lifecycle")
-	cp, err := framework.StartControlPlane(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cp.Stop)
-	if err := framework.InstallManifests(ctx, cp); err != nil {
-		t.Fatal(err)
-	}
-	invPath := filepath.Join(dir, "inventory.yaml")
-	if err := inventory().Write(invPath); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := framework.StartSimulator(dir, invPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Stop)
+	_, cp, sim := startWorld(t, "node-lifecycle", inventory())
 	// Short timings so that the outage scenario outlasts both the node monitor period and
 	// the cache's freshness limit many times over.
 	conf := framework.CloudConfig("127.0.0.1", sim.Port, sim.CAFile, `inventory:
@@ -93,7 +77,7 @@ func TestNodeLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf,
-		"--secure-port="+framework.Itoa(metricsPort), "--bind-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(metricsPort), "--bind-address=127.0.0.1",
 		"--tls-cert-file="+servingCrt, "--tls-private-key-file="+servingKey,
 		"--node-monitor-period=2s", "--node-status-update-frequency=5s", "--concurrent-node-syncs=10", "--kube-api-qps=200", "--kube-api-burst=400")
 	if err != nil {
@@ -198,7 +182,7 @@ func TestNodeLifecycle(t *testing.T) {
 	})
 
 	t.Run("f: a byte-swapped SystemUUID initializes", func(t *testing.T) {
-		swapped, err := vsphere.SwapUUIDByteOrder(framework.TestUUID("swapped"))
+		swapped, err := biosuuid.SwapByteOrder(framework.TestUUID("swapped"))
 		if err != nil {
 			t.Fatal(err)
 		}

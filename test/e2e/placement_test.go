@@ -30,28 +30,11 @@ import (
 
 func TestPlacement(t *testing.T) {
 	ctx := context.Background()
-	dir := artifactsDir(t, "placement")
-	cp, err := framework.StartControlPlane(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cp.Stop)
-	if err := framework.InstallManifests(ctx, cp); err != nil {
-		t.Fatal(err)
-	}
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: 3}
 	for _, n := range []string{"pl-a", "pl-b"} {
 		inv.VMs = append(inv.VMs, framework.SimVM{Name: n, UUID: framework.TestUUID(n), Hostname: n, IPs: []string{"10.5.0.1"}})
 	}
-	invPath := filepath.Join(dir, "inventory.yaml")
-	if err := inv.Write(invPath); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := framework.StartSimulator(dir, invPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Stop)
+	dir, cp, sim := startWorld(t, "placement", inv)
 	if err := framework.EnsureCredentials(ctx, cp, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}

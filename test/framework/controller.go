@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -82,6 +81,3 @@ func StartCloudController(cp *ControlPlane, name, cloudConfig string, flags ...s
 	}
 	return Start(cp.Dir, name, filepath.Join(BinDir(), "cloud-controller"), append(args, flags...)...)
 }
-
-// Itoa is strconv.Itoa, for flag building in tests.
-func Itoa(i int) string { return strconv.Itoa(i) }

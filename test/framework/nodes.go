@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -31,23 +32,10 @@ func RegisterNode(ctx context.Context, c kubernetes.Interface, name, systemUUID 
 	if err != nil {
 		return err
 	}
-	if created.Status.NodeInfo.SystemUUID == systemUUID && len(created.Status.Conditions) > 0 {
-		return nil
+	if created.Status.NodeInfo.SystemUUID != systemUUID || len(created.Status.Conditions) == 0 {
+		return fmt.Errorf("node %s: the API server dropped the status sent with the create", name)
 	}
-	// cloud-controller may already be changing the Node: retry on conflicts, as kubelet does.
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		cur.Status.NodeInfo = v1.NodeSystemInfo{SystemUUID: systemUUID, KubeletVersion: "v1.37.1"}
-		if len(cur.Status.Addresses) == 0 {
-			cur.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeHostName, Address: name}}
-		}
-		cur.Status.Conditions = []v1.NodeCondition{readyCondition(v1.ConditionTrue)}
-		_, err = c.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-		return err
-	})
+	return nil
 }
 
 // SetReady sets the Node's Ready condition, as kubelet (True) or the node lifecycle

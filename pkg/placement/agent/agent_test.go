@@ -5,11 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
-	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
 const vmUUID = "4214c5e2-1111-2222-3333-444455556666"
@@ -31,7 +32,7 @@ func dmi(t *testing.T, uuid, serial string) Guest {
 }
 
 func TestCheckIdentity(t *testing.T) {
-	swapped, _ := vsphere.SwapUUIDByteOrder(vmUUID)
+	swapped, _ := biosuuid.SwapByteOrder(vmUUID)
 	for _, tc := range []struct {
 		name, uuid, serial, provider, reason string
 		ok                                   bool

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere"
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 )
 
 // Guest reads what the guest OS knows about its VM, under configurable roots so that
@@ -32,7 +32,7 @@ func (g Guest) CheckIdentity(providerUUID string) IdentityResult {
 	if providerUUID == "" {
 		return IdentityResult{Reason: "NoProviderID", Message: "the Node has no vsphere:// providerID yet; cloud-controller sets it at initialization"}
 	}
-	want, err := vsphere.NormalizeUUID(providerUUID)
+	want, err := biosuuid.Normalize(providerUUID)
 	if err != nil {
 		return IdentityResult{Reason: "BadProviderID", Message: err.Error()}
 	}
@@ -46,12 +46,12 @@ func (g Guest) CheckIdentity(providerUUID string) IdentityResult {
 		if f == "product_serial" {
 			raw = strings.TrimPrefix(raw, "VMware-")
 		}
-		u, err := vsphere.NormalizeUUID(raw)
+		u, err := biosuuid.Normalize(raw)
 		if err != nil {
 			continue
 		}
 		seen = append(seen, u)
-		swapped, _ := vsphere.SwapUUIDByteOrder(u)
+		swapped, _ := biosuuid.SwapByteOrder(u)
 		if u == want || swapped == want {
 			return IdentityResult{OK: true, Reason: "UUIDMatches", Message: "the guest's DMI UUID matches the providerID"}
 		}

@@ -68,13 +68,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 		return reconcile.Result{}, err
 	}
 	uuid, _ := strings.CutPrefix(node.Spec.ProviderID, "vsphere://")
-	d := Compute(nvm, Facts{
-		Identity:      r.Guest.CheckIdentity(uuid),
-		DiskUUIDs:     r.Guest.DiskUUIDsVisible(),
-		CheckDisks:    r.Guest.DevRoot != "",
-		ToolsProcess:  r.Guest.ToolsProcessRunning(),
-		CheckProcList: r.Guest.ProcRoot != "",
-	})
+	facts := Facts{
+		Identity:   r.Guest.CheckIdentity(uuid),
+		DiskUUIDs:  r.Guest.DiskUUIDsVisible(),
+		CheckDisks: r.Guest.DevRoot != "",
+	}
+	if nvm == nil && r.Guest.ProcRoot != "" {
+		// Only needed until cloud-controller reports Tools: scanning /proc is not free.
+		facts.CheckProcList, facts.ToolsProcess = true, r.Guest.ToolsProcessRunning()
+	}
+	d := Compute(nvm, facts)
 	if err := r.applyMeta(ctx, node, d); err != nil {
 		return reconcile.Result{}, err
 	}

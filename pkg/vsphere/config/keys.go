@@ -24,18 +24,11 @@ func walkKeys(raw any, t reflect.Type, path string, out *[]string) {
 		if !ok {
 			return
 		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "" || name == "-" {
-				continue
-			}
-			fields[name] = f.Type
-		}
 		if t.Name() == "Duration" { // metav1.Duration is a string in YAML
 			return
 		}
+		fields := map[string]reflect.Type{}
+		jsonFields(t, fields)
 		for k, val := range m {
 			ft, ok := fields[k]
 			if !ok {
@@ -51,6 +44,21 @@ func walkKeys(raw any, t reflect.Type, path string, out *[]string) {
 		}
 		for k, val := range m {
 			walkKeys(val, t.Elem(), join(path, k), out)
+		}
+	}
+}
+
+// jsonFields collects the JSON keys of struct type t, flattening embedded structs as
+// encoding/json does.
+func jsonFields(t reflect.Type, into map[string]reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			jsonFields(f.Type, into)
+		case name != "" && name != "-":
+			into[name] = f.Type
 		}
 	}
 }

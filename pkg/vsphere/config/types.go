@@ -22,13 +22,24 @@ type File struct {
 	Inventory Inventory `json:"inventory"`
 }
 
-// Global holds defaults for every vCenter.
+// Global holds defaults for every vCenter: every VCenter key, plus two the upstream
+// provider's gRPC API used.
 type Global struct {
+	VCenter `json:",inline"`
+	// APIDisable and APIBinding belong to the upstream provider's gRPC API; accepted and
+	// ignored.
+	APIDisable *bool  `json:"apiDisable,omitempty"`
+	APIBinding string `json:"apiBinding,omitempty"`
+}
+
+// VCenter is one vCenter. Empty fields inherit from Global.
+type VCenter struct {
 	// User is refused: credentials belong in a Secret or a secrets directory.
 	User string `json:"user,omitempty"`
 	// Password is refused: credentials belong in a Secret or a secrets directory.
 	Password string `json:"password,omitempty"`
-	// Server is the legacy single-vCenter form; it adds a vcenter entry keyed by itself.
+	// Server is the host name or address. In global it is the legacy single-vCenter
+	// form, which adds a vcenter entry keyed by itself.
 	Server string `json:"server,omitempty"`
 	// Port is the HTTPS port, 443 by default.
 	Port int `json:"port,omitempty"`
@@ -50,29 +61,8 @@ type Global struct {
 	// SecretsDirectory is a mounted directory with files <server>.username and
 	// <server>.password; it is used when no SecretName is set.
 	SecretsDirectory string `json:"secretsDirectory,omitempty"`
-	// APIDisable and APIBinding belong to the upstream provider's gRPC API; accepted and
-	// ignored.
-	APIDisable *bool  `json:"apiDisable,omitempty"`
-	APIBinding string `json:"apiBinding,omitempty"`
 	// IPFamily lists ipv4 and/or ipv6 in priority order; two entries mean dual-stack.
 	IPFamily []string `json:"ipFamily,omitempty"`
-}
-
-// VCenter is one vCenter. Empty fields inherit from Global.
-type VCenter struct {
-	User              string   `json:"user,omitempty"`
-	Password          string   `json:"password,omitempty"`
-	Server            string   `json:"server,omitempty"`
-	Port              int      `json:"port,omitempty"`
-	InsecureFlag      *bool    `json:"insecureFlag,omitempty"`
-	Datacenters       []string `json:"datacenters,omitempty"`
-	RoundTripperCount int      `json:"soapRoundtripCount,omitempty"`
-	CAFile            string   `json:"caFile,omitempty"`
-	Thumbprint        string   `json:"thumbprint,omitempty"`
-	SecretName        string   `json:"secretName,omitempty"`
-	SecretNamespace   string   `json:"secretNamespace,omitempty"`
-	SecretsDirectory  string   `json:"secretsDirectory,omitempty"`
-	IPFamily          []string `json:"ipFamily,omitempty"`
 }
 
 // Labels names tag categories. Either may be empty; a VM without a tag in a category

@@ -1,4 +1,7 @@
-package vsphere
+// Package biosuuid converts VM BIOS UUIDs between the forms vSphere, the guest's DMI
+// tables and kubelet use. It has no dependencies, so the node agent can use it without
+// linking the vSphere client.
+package biosuuid
 
 import (
 	"encoding/hex"
@@ -6,9 +9,9 @@ import (
 	"strings"
 )
 
-// NormalizeUUID returns a BIOS UUID in canonical lower-case 8-4-4-4-12 form. It accepts
+// Normalize returns a BIOS UUID in canonical lower-case 8-4-4-4-12 form. It accepts
 // upper case, missing dashes and surrounding braces; anything else is an error.
-func NormalizeUUID(s string) (string, error) {
+func Normalize(s string) (string, error) {
 	b, err := uuidBytes(s)
 	if err != nil {
 		return "", err
@@ -16,11 +19,11 @@ func NormalizeUUID(s string) (string, error) {
 	return formatUUID(b), nil
 }
 
-// SwapUUIDByteOrder converts between the two byte orders a BIOS UUID is seen in: the
+// SwapByteOrder converts between the two byte orders a BIOS UUID is seen in: the
 // first three groups are little-endian in SMBIOS 2.6+ (what Linux shows in
 // /sys/class/dmi/id/product_uuid and kubelet reports as SystemUUID on VM hardware
 // version 13 and later) and big-endian in vSphere's config.uuid.
-func SwapUUIDByteOrder(s string) (string, error) {
+func SwapByteOrder(s string) (string, error) {
 	b, err := uuidBytes(s)
 	if err != nil {
 		return "", err
