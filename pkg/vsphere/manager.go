@@ -20,6 +20,7 @@ type Manager struct {
 	caches   []*cache
 	sessions []*Session
 	once     sync.Once
+	catalog  diskCatalog
 }
 
 // NewManager builds sessions and caches for cfg. Nothing connects until Start.

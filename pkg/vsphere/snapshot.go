@@ -14,7 +14,7 @@ var (
 		"name", "config.uuid", "config.template", "config.guestId", "config.hardware.numCPU",
 		"config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.hostName", "guest.net",
 		"resourcePool", "parent", "datastore", "guest.toolsRunningStatus", "guestHeartbeatStatus",
-		"runtime.dasVmProtection", "customValue",
+		"runtime.dasVmProtection", "customValue", "config.hardware.device",
 	}
 	hostProps = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "runtime.inQuarantineMode"}
 	// nameProps is all that is read of clusters, resource pools, folders and datastores.
@@ -42,6 +42,13 @@ type vmRec struct {
 	heartbeat  string
 	haProtect  bool
 	custom     map[int32]string
+	// disks are the VM's virtual disks: FCD ID (vDiskId) when set, and backing file.
+	disks []diskRec
+}
+
+type diskRec struct {
+	fcd  string
+	file string
 }
 
 type hostRec struct {
@@ -180,6 +187,23 @@ func (r *vmRec) set(c types.PropertyChange) {
 			if sv, ok := cv.(*types.CustomFieldStringValue); ok {
 				r.custom[sv.Key] = sv.Value
 			}
+		}
+	case "config.hardware.device":
+		arr, _ := v.(types.ArrayOfVirtualDevice)
+		r.disks = r.disks[:0]
+		for _, d := range arr.VirtualDevice {
+			disk, ok := d.(*types.VirtualDisk)
+			if !ok {
+				continue
+			}
+			rec := diskRec{}
+			if disk.VDiskId != nil {
+				rec.fcd = disk.VDiskId.Id
+			}
+			if b, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
+				rec.file = b.GetVirtualDeviceFileBackingInfo().FileName
+			}
+			r.disks = append(r.disks, rec)
 		}
 	case "runtime.dasVmProtection":
 		p, _ := v.(types.VirtualMachineRuntimeInfoDasProtectionState)

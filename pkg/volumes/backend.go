@@ -1,0 +1,65 @@
+package volumes
+
+import (
+	"context"
+	"sync"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+// Backend is what the controller service needs from vCenter; *vsphere.Manager implements
+// it. It is an interface so that pure request logic can be tested without a simulator.
+type Backend interface {
+	Datastores(ctx context.Context) ([]vsphere.Datastore, error)
+	StoragePolicyID(ctx context.Context, vcenter, name string, datastores []string) (string, map[string]bool, error)
+	CreateDisk(ctx context.Context, spec vsphere.DiskSpec) (vsphere.Disk, error)
+	DiskByName(ctx context.Context, name string) (vsphere.Disk, bool, error)
+	Disk(ctx context.Context, id string) (vsphere.Disk, error)
+	Disks(ctx context.Context, reload bool) ([]vsphere.Disk, error)
+	DeleteDisk(ctx context.Context, id string) error
+	ExtendDisk(ctx context.Context, id string, newMiB int64) (vsphere.Disk, error)
+	DiskConsumers(d vsphere.Disk) ([]vsphere.VM, error)
+	DiskAttachments(files map[string]string) map[string][]string
+	CreateDiskSnapshot(ctx context.Context, diskID, description string) (vsphere.DiskSnapshot, error)
+	DiskSnapshots(ctx context.Context, diskID string) ([]vsphere.DiskSnapshot, error)
+	DeleteDiskSnapshot(ctx context.Context, diskID, snapshotID string) error
+	CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID, name string) (vsphere.Disk, error)
+	FindNodeVM(ctx context.Context, q vsphere.NodeQuery) (vsphere.VM, error)
+	AttachDisks(ctx context.Context, vm vsphere.VM, diskIDs []string) (map[string]vsphere.Attachment, error)
+	DetachDisks(ctx context.Context, vm vsphere.VM, diskIDs []string) (map[string]error, error)
+}
+
+var _ Backend = (*vsphere.Manager)(nil)
+
+// keyedMutex serializes work per key (a volume name, a VM) and gives up when the
+// caller's context ends.
+type keyedMutex struct {
+	mu   sync.Mutex
+	busy map[string]chan struct{}
+}
+
+func newKeyedMutex() *keyedMutex { return &keyedMutex{busy: map[string]chan struct{}{}} }
+
+func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
+	for {
+		k.mu.Lock()
+		ch, busy := k.busy[key]
+		if !busy {
+			ch = make(chan struct{})
+			k.busy[key] = ch
+			k.mu.Unlock()
+			return func() {
+				k.mu.Lock()
+				delete(k.busy, key)
+				k.mu.Unlock()
+				close(ch)
+			}, nil
+		}
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

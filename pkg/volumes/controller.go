@@ -1,0 +1,272 @@
+package volumes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+// Controller is the CSI Controller service.
+type Controller struct {
+	csi.UnimplementedControllerServer
+	backend Backend
+	names   *keyedMutex // CreateVolume and CreateSnapshot, by name
+	ids     *keyedMutex // delete and expand, by volume ID
+	attach  *batcher
+	snaps   snapshotNames
+}
+
+// NewController returns the controller service over b.
+func NewController(b Backend) *Controller {
+	return &Controller{backend: b, names: newKeyedMutex(), ids: newKeyedMutex(), attach: newBatcher(b)}
+}
+
+// ControllerGetCapabilities lists what the controller does.
+func (c *Controller) ControllerGetCapabilities(context.Context, *csi.ControllerGetCapabilitiesRequest) (*csi.ControllerGetCapabilitiesResponse, error) {
+	var caps []*csi.ControllerServiceCapability
+	for _, t := range []csi.ControllerServiceCapability_RPC_Type{
+		csi.ControllerServiceCapability_RPC_CREATE_DELETE_VOLUME,
+		csi.ControllerServiceCapability_RPC_PUBLISH_UNPUBLISH_VOLUME,
+		csi.ControllerServiceCapability_RPC_LIST_VOLUMES,
+		csi.ControllerServiceCapability_RPC_LIST_VOLUMES_PUBLISHED_NODES,
+		csi.ControllerServiceCapability_RPC_GET_CAPACITY,
+		csi.ControllerServiceCapability_RPC_CREATE_DELETE_SNAPSHOT,
+		csi.ControllerServiceCapability_RPC_LIST_SNAPSHOTS,
+		csi.ControllerServiceCapability_RPC_EXPAND_VOLUME,
+		csi.ControllerServiceCapability_RPC_GET_VOLUME,
+		csi.ControllerServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
+	} {
+		caps = append(caps, &csi.ControllerServiceCapability{Type: &csi.ControllerServiceCapability_Rpc{Rpc: &csi.ControllerServiceCapability_RPC{Type: t}}})
+	}
+	return &csi.ControllerGetCapabilitiesResponse{Capabilities: caps}, nil
+}
+
+// CreateVolume creates a First Class Disk, idempotently by name.
+func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
+	if req.GetName() == "" {
+		return nil, invalid("name is required")
+	}
+	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
+		return nil, err
+	}
+	p, err := parseParams(req.GetParameters())
+	if err != nil {
+		return nil, invalid(err.Error())
+	}
+	size, err := sizeMiB(req.GetCapacityRange())
+	if err != nil {
+		var oor outOfRange
+		if errors.As(err, &oor) {
+			return nil, status.Error(codes.OutOfRange, err.Error())
+		}
+		return nil, invalid(err.Error())
+	}
+	if req.GetVolumeContentSource().GetVolume() != nil {
+		return nil, invalid("volume_content_source: cloning volumes is not supported; take a snapshot and create from it")
+	}
+	unlock, err := c.names.lock(ctx, req.GetName())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	defer unlock()
+	log := klog.FromContext(ctx).WithValues("volume", req.GetName())
+
+	existing, found, err := c.backend.DiskByName(ctx, req.GetName())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	if found {
+		limit := req.GetCapacityRange().GetLimitBytes()
+		if existing.CapacityMiB*mib < req.GetCapacityRange().GetRequiredBytes() || (limit > 0 && existing.CapacityMiB*mib > limit) {
+			return nil, status.Errorf(codes.AlreadyExists, "volume %s exists with %d MiB, which does not fit the requested capacity range", req.GetName(), existing.CapacityMiB)
+		}
+		log.V(2).Info("Volume exists already", "id", existing.ID)
+		return c.volumeResponse(ctx, existing, req)
+	}
+
+	var d vsphere.Disk
+	if snap := req.GetVolumeContentSource().GetSnapshot(); snap != nil {
+		diskID, snapID, ok := parseSnapshotID(snap.GetSnapshotId())
+		if !ok {
+			return nil, status.Errorf(codes.NotFound, "snapshot %q does not exist", snap.GetSnapshotId())
+		}
+		if err := c.snapshotExists(ctx, diskID, snapID); err != nil {
+			return nil, err
+		}
+		d, err = c.backend.CreateDiskFromSnapshot(ctx, diskID, snapID, req.GetName())
+	} else {
+		d, err = c.createDisk(ctx, req.GetName(), p, size, req.GetAccessibilityRequirements())
+	}
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	if d.CapacityMiB < size {
+		if d, err = c.backend.ExtendDisk(ctx, d.ID, size); err != nil {
+			return nil, grpcError(err)
+		}
+	}
+	return c.volumeResponse(ctx, d, req)
+}
+
+func (c *Controller) createDisk(ctx context.Context, name string, p params, size int64, topo *csi.TopologyRequirement) (vsphere.Disk, error) {
+	dss, err := c.backend.Datastores(ctx)
+	if err != nil {
+		return vsphere.Disk{}, err
+	}
+	var compatible map[string]bool
+	var profile string
+	if p.Policy != "" {
+		// A policy is resolved per vCenter; the datastores of the first vCenter that
+		// knows it are the candidates.
+		byVC := map[string][]string{}
+		var order []string
+		for _, ds := range dss {
+			if _, ok := byVC[ds.VCenter]; !ok {
+				order = append(order, ds.VCenter)
+			}
+			byVC[ds.VCenter] = append(byVC[ds.VCenter], ds.Ref)
+		}
+		var lastErr error
+		for _, vc := range order {
+			id, ok, err := c.backend.StoragePolicyID(ctx, vc, p.Policy, byVC[vc])
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			profile, compatible = id, ok
+			break
+		}
+		if profile == "" {
+			return vsphere.Disk{}, status.Errorf(codes.InvalidArgument, "StorageClass parameter %s %q: %v", ParamPolicy, p.Policy, lastErr)
+		}
+	}
+	ds, err := chooseDatastore(dss, p, topo, size*mib, compatible)
+	if err != nil {
+		if errors.Is(err, vsphere.ErrNotFound) || errors.Is(err, vsphere.ErrAmbiguous) {
+			return vsphere.Disk{}, status.Error(codes.InvalidArgument, err.Error())
+		}
+		return vsphere.Disk{}, status.Error(codes.ResourceExhausted, err.Error())
+	}
+	return c.backend.CreateDisk(ctx, vsphere.DiskSpec{Name: name, Datastore: ds, CapacityMiB: size, ProfileID: profile})
+}
+
+func (c *Controller) volumeResponse(ctx context.Context, d vsphere.Disk, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
+	vol := &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib, ContentSource: req.GetVolumeContentSource()}
+	if fs := req.GetParameters()[ParamFSType]; fs != "" {
+		vol.VolumeContext = map[string]string{ParamFSType: fs}
+	}
+	dss, err := c.backend.Datastores(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	for _, ds := range dss {
+		if ds.VCenter == d.VCenter && ds.Ref == d.DatastoreRef {
+			vol.AccessibleTopology = accessibleTopology(ds)
+		}
+	}
+	return &csi.CreateVolumeResponse{Volume: vol}, nil
+}
+
+// DeleteVolume deletes a disk that no VM has attached. An absent disk is success.
+func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if id == "" {
+		return nil, invalid("volume_id is required")
+	}
+	unlock, err := c.ids.lock(ctx, id)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	defer unlock()
+	d, err := c.backend.Disk(ctx, id)
+	if errors.Is(err, vsphere.ErrNotFound) {
+		return &csi.DeleteVolumeResponse{}, nil
+	}
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	vms, err := c.backend.DiskConsumers(d)
+	if len(vms) > 0 {
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to VM %s (%s); detach it first", id, vms[0].Name, vms[0].Ref)
+	}
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "volume %s: cannot prove it is detached: %v", id, err)
+	}
+	if err := c.backend.DeleteDisk(ctx, id); err != nil {
+		return nil, grpcError(err)
+	}
+	return &csi.DeleteVolumeResponse{}, nil
+}
+
+// ValidateVolumeCapabilities confirms single-node mount and block access.
+func (c *Controller) ValidateVolumeCapabilities(ctx context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {
+	if req.GetVolumeId() == "" {
+		return nil, invalid("volume_id is required")
+	}
+	if len(req.GetVolumeCapabilities()) == 0 {
+		return nil, invalid("volume_capabilities are required")
+	}
+	if _, err := c.backend.Disk(ctx, req.GetVolumeId()); err != nil {
+		return nil, grpcError(err)
+	}
+	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
+		return &csi.ValidateVolumeCapabilitiesResponse{Message: err.Error()}, nil
+	}
+	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
+		VolumeContext: req.GetVolumeContext(), VolumeCapabilities: req.GetVolumeCapabilities(), Parameters: req.GetParameters(),
+	}}, nil
+}
+
+// ControllerExpandVolume grows the disk; the node grows the filesystem.
+func (c *Controller) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
+	if req.GetVolumeId() == "" {
+		return nil, invalid("volume_id is required")
+	}
+	if req.GetCapacityRange() == nil {
+		return nil, invalid("capacity_range is required")
+	}
+	size, err := sizeMiB(req.GetCapacityRange())
+	if err != nil {
+		return nil, status.Error(codes.OutOfRange, err.Error())
+	}
+	unlock, err := c.ids.lock(ctx, req.GetVolumeId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	defer unlock()
+	d, err := c.backend.ExtendDisk(ctx, req.GetVolumeId(), size)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	block := req.GetVolumeCapability().GetBlock() != nil
+	return &csi.ControllerExpandVolumeResponse{CapacityBytes: d.CapacityMiB * mib, NodeExpansionRequired: !block}, nil
+}
+
+// checkCapabilities accepts mount (ext4, xfs or unspecified) and block access by one node.
+func checkCapabilities(caps []*csi.VolumeCapability) error {
+	if len(caps) == 0 {
+		return invalid("volume_capabilities are required")
+	}
+	for _, vc := range caps {
+		if vc.GetBlock() == nil && vc.GetMount() == nil {
+			return invalid("volume_capabilities: access_type must be mount or block")
+		}
+		if fs := vc.GetMount().GetFsType(); fs != "" && fs != "ext4" && fs != "xfs" {
+			return invalid(fmt.Sprintf("volume_capabilities: fs_type %q is not supported (ext4 or xfs)", fs))
+		}
+		switch vc.GetAccessMode().GetMode() {
+		case csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER, csi.VolumeCapability_AccessMode_SINGLE_NODE_READER_ONLY,
+			csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER, csi.VolumeCapability_AccessMode_SINGLE_NODE_MULTI_WRITER:
+		default:
+			return invalid(fmt.Sprintf("volume_capabilities: access mode %s is not supported: a disk attaches to one VM at a time", vc.GetAccessMode().GetMode()))
+		}
+	}
+	return nil
+}

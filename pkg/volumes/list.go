@@ -1,0 +1,128 @@
+package volumes
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+// ListVolumes lists every disk with the nodes it is attached to, in ID order. The token
+// is an offset into that order.
+func (c *Controller) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (*csi.ListVolumesResponse, error) {
+	disks, err := c.backend.Disks(ctx, false)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	start, end, next, err := page(len(disks), req.GetStartingToken(), req.GetMaxEntries())
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	for _, d := range disks {
+		files[d.File] = d.ID
+	}
+	attached := c.backend.DiskAttachments(files)
+	out := &csi.ListVolumesResponse{NextToken: next}
+	for _, d := range disks[start:end] {
+		out.Entries = append(out.Entries, &csi.ListVolumesResponse_Entry{
+			Volume: &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib},
+			Status: &csi.ListVolumesResponse_VolumeStatus{PublishedNodeIds: attached[d.ID]},
+		})
+	}
+	return out, nil
+}
+
+// page turns a token and a maximum into a slice range and the next token.
+func page(n int, token string, maxEntries int32) (start, end int, next string, err error) {
+	if maxEntries < 0 {
+		return 0, 0, "", invalid("max_entries must not be negative")
+	}
+	if token != "" {
+		start, err = strconv.Atoi(token)
+		if err != nil || start < 0 || start > n {
+			return 0, 0, "", status.Errorf(codes.Aborted, "starting_token %q is not valid", token)
+		}
+	}
+	end = n
+	if maxEntries > 0 && start+int(maxEntries) < n {
+		end = start + int(maxEntries)
+		next = strconv.Itoa(end)
+	}
+	return start, end, next, nil
+}
+
+// GetCapacity is the free space of the usable datastores that fit the parameters and
+// topology. The largest single datastore bounds a single volume.
+func (c *Controller) GetCapacity(ctx context.Context, req *csi.GetCapacityRequest) (*csi.GetCapacityResponse, error) {
+	p, err := parseParams(req.GetParameters())
+	if err != nil {
+		return nil, invalid(err.Error())
+	}
+	dss, err := c.backend.Datastores(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	var total, largest int64
+	for _, ds := range dss {
+		switch {
+		case !ds.Usable:
+		case p.DatastoreURL != "" && ds.URL != p.DatastoreURL:
+		case p.Datastore != "" && ds.Name != p.Datastore:
+		case req.GetAccessibleTopology() != nil && !reachesAny(ds, []*csi.Topology{req.GetAccessibleTopology()}):
+		default:
+			total += ds.FreeBytes
+			largest = max(largest, ds.FreeBytes)
+		}
+	}
+	return &csi.GetCapacityResponse{AvailableCapacity: total, MaximumVolumeSize: wrapperspb.Int64(largest)}, nil
+}
+
+// ControllerGetVolume reports a disk and its attachments. A disk this process knew and
+// vCenter can no longer find (its file was removed behind Kubernetes' back) is reported
+// as missing, with its last known file, rather than as never having existed. (The Go
+// bindings of CSI spec v1.13.0 carry no VolumeCondition, so the message is the report.)
+func (c *Controller) ControllerGetVolume(ctx context.Context, req *csi.ControllerGetVolumeRequest) (*csi.ControllerGetVolumeResponse, error) {
+	id := req.GetVolumeId()
+	if id == "" {
+		return nil, invalid("volume_id is required")
+	}
+	known, wasKnown := c.knownDisk(ctx, id)
+	d, err := c.backend.Disk(ctx, id)
+	switch {
+	case errors.Is(err, vsphere.ErrNotFound) && wasKnown:
+		missingDisks.Inc()
+		return nil, status.Errorf(codes.NotFound, "abnormal: First Class Disk %s (%s, file %s) is missing in vCenter: %v", id, known.Name, known.File, err)
+	case err != nil:
+		return nil, grpcError(err)
+	}
+	vms, _ := c.backend.DiskConsumers(d)
+	var nodes []string
+	for _, vm := range vms {
+		nodes = append(nodes, vm.UUID)
+	}
+	return &csi.ControllerGetVolumeResponse{
+		Volume: &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib},
+		Status: &csi.ControllerGetVolumeResponse_VolumeStatus{PublishedNodeIds: nodes},
+	}, nil
+}
+
+// knownDisk is the catalog's entry for id without asking vCenter.
+func (c *Controller) knownDisk(ctx context.Context, id string) (vsphere.Disk, bool) {
+	disks, err := c.backend.Disks(ctx, false)
+	if err != nil {
+		return vsphere.Disk{}, false
+	}
+	for _, d := range disks {
+		if d.ID == id {
+			return d, true
+		}
+	}
+	return vsphere.Disk{}, false
+}

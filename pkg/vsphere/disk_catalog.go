@@ -1,0 +1,232 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/types"
+	"github.com/vmware/govmomi/vslm"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/klog/v2"
+)
+
+type vslmObjectManager = *vslm.ObjectManager
+
+func vslmManager(c *vim25.Client) vslmObjectManager { return vslm.NewObjectManager(c) }
+
+// diskCatalog knows every First Class Disk on the configured datacenters' datastores:
+// vSphere can only list FCD IDs per datastore and needs the datastore for every call, so
+// the catalog maps IDs and names to datastores. It is read completely once (one list per
+// datastore and one retrieval per disk), then kept current by this process's own
+// changes; lookups that miss re-list (only new IDs are retrieved).
+type diskCatalog struct {
+	mu     sync.Mutex
+	loaded bool
+	byID   map[string]Disk
+	dirs   map[string]bool // datastores whose fcd directory exists
+	// loadMu serializes (re)loads.
+	loadMu sync.Mutex
+}
+
+func (k *diskCatalog) load(ctx context.Context, m *Manager) error {
+	k.mu.Lock()
+	loaded := k.loaded
+	k.mu.Unlock()
+	if loaded {
+		return nil
+	}
+	return k.reload(ctx, m)
+}
+
+// reload lists every datastore and retrieves the disks it does not know yet.
+func (k *diskCatalog) reload(ctx context.Context, m *Manager) error {
+	k.loadMu.Lock()
+	defer k.loadMu.Unlock()
+	for _, c := range m.caches {
+		if err := k.refresh(ctx, c, "", types.ManagedObjectReference{}); err != nil {
+			return err
+		}
+	}
+	k.mu.Lock()
+	k.loaded = true
+	k.mu.Unlock()
+	return nil
+}
+
+// refresh re-lists one datastore of c (or all of them when only is empty), adds disks it
+// did not know and forgets the ones that are gone.
+func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only types.ManagedObjectReference) error {
+	var dss []Datastore
+	if only.Value != "" {
+		dss = []Datastore{{VCenter: c.vc.Name, Datacenter: dc, Ref: only.Value}}
+	} else {
+		all, err := c.datastores(ctx)
+		if err != nil {
+			return err
+		}
+		dss = all
+	}
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return err
+	}
+	om := vslmManager(client)
+	for _, ds := range dss {
+		ids, err := om.List(ctx, dsRef(ds.Ref))
+		if err != nil {
+			return fmt.Errorf("vCenter %s: listing disks on datastore %s: %w", c.vc.Name, ds.Ref, classify(err))
+		}
+		present := map[string]bool{}
+		var unknown []string
+		k.mu.Lock()
+		for _, id := range ids {
+			present[id.Id] = true
+			if _, ok := k.byID[id.Id]; !ok {
+				unknown = append(unknown, id.Id)
+			}
+		}
+		for id, d := range k.byID {
+			if d.VCenter == c.vc.Name && d.DatastoreRef == ds.Ref && !present[id] {
+				delete(k.byID, id)
+			}
+		}
+		k.mu.Unlock()
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for _, id := range unknown {
+			g.Go(func() error {
+				obj, err := om.Retrieve(gctx, dsRef(ds.Ref), id)
+				if err != nil {
+					if fault.Is(err, &types.NotFound{}) {
+						return nil // deleted meanwhile
+					}
+					return fmt.Errorf("vCenter %s: reading disk %s on datastore %s: %w", c.vc.Name, id, ds.Ref, classify(err))
+				}
+				name := ds.Name
+				if name == "" {
+					name = c.datastoreName(ds.Ref)
+				}
+				k.put(diskFrom(c.vc.Name, ds.Datacenter, name, *obj))
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+	}
+	klog.FromContext(ctx).V(2).Info("Disk catalog refreshed", "vcenter", c.vc.Name, "datastores", len(dss))
+	return nil
+}
+
+// ensureDir creates the datastore's fcd directory once per process; vSphere creates it
+// with the first disk at the default location, but a disk with an explicit path needs it.
+func (k *diskCatalog) ensureDir(ctx context.Context, c *cache, client *vim25.Client, ds Datastore) error {
+	key := ds.VCenter + "/" + ds.Ref
+	k.mu.Lock()
+	done := k.dirs[key]
+	k.mu.Unlock()
+	if done {
+		return nil
+	}
+	c.mu.RLock()
+	var dcRef string
+	if c.snap != nil {
+		dcRef = c.snap.dcRefs[ds.Datacenter]
+	}
+	c.mu.RUnlock()
+	if dcRef == "" {
+		return fmt.Errorf("%w: vCenter %s: datacenter %s of datastore %s is not in the inventory", ErrUnavailable, ds.VCenter, ds.Datacenter, ds.Name)
+	}
+	dc := object.NewDatacenter(client, types.ManagedObjectReference{Type: "Datacenter", Value: dcRef})
+	err := object.NewFileManager(client).MakeDirectory(ctx, fmt.Sprintf("[%s] fcd", ds.Name), dc, true)
+	if err != nil && !fault.Is(err, &types.FileAlreadyExists{}) {
+		return fmt.Errorf("vCenter %s: creating directory fcd on datastore %s: %w", ds.VCenter, ds.Name, classify(err))
+	}
+	k.mu.Lock()
+	if k.dirs == nil {
+		k.dirs = map[string]bool{}
+	}
+	k.dirs[key] = true
+	k.mu.Unlock()
+	return nil
+}
+
+func (k *diskCatalog) put(d Disk) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.byID == nil {
+		k.byID = map[string]Disk{}
+	}
+	k.byID[d.ID] = d
+}
+
+func (k *diskCatalog) remove(id string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.byID, id)
+}
+
+func (k *diskCatalog) get(id string) (Disk, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	d, ok := k.byID[id]
+	return d, ok
+}
+
+// byNameAny returns the disk with the name; two disks with one name are ambiguous.
+func (k *diskCatalog) byNameAny(name string) (Disk, bool, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var found []Disk
+	for _, d := range k.byID {
+		if d.Name == name {
+			found = append(found, d)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Disk{}, false, nil
+	case 1:
+		return found[0], true, nil
+	}
+	return Disk{}, false, fmt.Errorf("%w: %d disks are named %s (%s and %s)", ErrAmbiguous, len(found), name, found[0].ID, found[1].ID)
+}
+
+func (k *diskCatalog) byNameOn(name, ds string) (Disk, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, d := range k.byID {
+		if d.Name == name && d.DatastoreRef == ds {
+			return d, true
+		}
+	}
+	return Disk{}, false
+}
+
+func (k *diskCatalog) all() []Disk {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]Disk, 0, len(k.byID))
+	for _, d := range k.byID {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// datastoreName is a datastore's name from the inventory, its ref when unknown.
+func (c *cache) datastoreName(ref string) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.snap != nil {
+		if n, ok := c.snap.names["Datastore:"+ref]; ok {
+			return n
+		}
+	}
+	return ref
+}

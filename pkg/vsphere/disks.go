@@ -1,0 +1,276 @@
+package vsphere
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+	"k8s.io/klog/v2"
+)
+
+// Disk is a First Class Disk (FCD, also called improved virtual disk).
+type Disk struct {
+	// ID is the FCD ID; it is also the CSI volume ID.
+	ID           string
+	Name         string
+	VCenter      string
+	Datacenter   string
+	DatastoreRef string
+	Datastore    string
+	// File is the datastore path of the disk's backing file, "[ds] fcd/name.vmdk".
+	File              string
+	CapacityMiB       int64
+	KeepAfterDeleteVM bool
+	Created           time.Time
+}
+
+// DiskSpec describes a disk to create.
+type DiskSpec struct {
+	// Name is the CSI volume name (pvc-<uid>); it names the disk and its backing file.
+	Name        string
+	Datastore   Datastore
+	CapacityMiB int64
+	// ProfileID is an SPBM storage policy ID, empty for the datastore's default.
+	ProfileID string
+}
+
+// ErrDiskUUIDDisabled: the VM lacks disk.EnableUUID=TRUE, so its guest cannot find disks
+// by UUID.
+var ErrDiskUUIDDisabled = fmt.Errorf("disk.EnableUUID is not TRUE on the VM")
+
+var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// diskFileName is the backing file of the disk named name: the name itself when it is a
+// safe file name (pvc-<uid> always is), a hash otherwise. A fixed file per name is what
+// makes creation idempotent even across replicas and restarts: a second create with the
+// same name on the same datastore fails with FileAlreadyExists instead of making a
+// second disk.
+func diskFileName(name string) string {
+	if safeName.MatchString(name) {
+		return "fcd/" + name + ".vmdk"
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "fcd/h-" + hex.EncodeToString(sum[:16]) + ".vmdk"
+}
+
+// CreateDisk creates a disk, or returns the disk that already has the name (on any
+// datastore): callers serialize per name, and the fixed backing file catches the rest.
+func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
+	if d, ok, err := m.DiskByName(ctx, spec.Name); err != nil || ok {
+		return d, err
+	}
+	c, err := m.cacheFor(spec.Datastore.VCenter)
+	if err != nil {
+		return Disk{}, err
+	}
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return Disk{}, err
+	}
+	dsRef := types.ManagedObjectReference{Type: "Datastore", Value: spec.Datastore.Ref}
+	if err := m.catalog.ensureDir(ctx, c, client, spec.Datastore); err != nil {
+		return Disk{}, err
+	}
+	vspec := types.VslmCreateSpec{
+		Name:              spec.Name,
+		CapacityInMB:      spec.CapacityMiB,
+		KeepAfterDeleteVm: types.NewBool(true),
+		BackingSpec: &types.VslmCreateSpecDiskFileBackingSpec{
+			VslmCreateSpecBackingSpec: types.VslmCreateSpecBackingSpec{Datastore: dsRef, Path: diskFileName(spec.Name)},
+			ProvisioningType:          string(types.BaseConfigInfoDiskFileBackingInfoProvisioningTypeThin),
+		},
+	}
+	if spec.ProfileID != "" {
+		vspec.Profile = []types.BaseVirtualMachineProfileSpec{&types.VirtualMachineDefinedProfileSpec{ProfileId: spec.ProfileID}}
+	}
+	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name, "datastore", spec.Datastore.Name, "disk", spec.Name)
+	task, err := vslmManager(client).CreateDisk(ctx, vspec)
+	var res types.TaskInfo
+	if err == nil {
+		var info *types.TaskInfo
+		info, err = task.WaitForResult(ctx)
+		if info != nil {
+			res = *info
+		}
+	}
+	if err != nil {
+		if fault.Is(err, &types.FileAlreadyExists{}) {
+			// Created before by us or another replica: find it.
+			log.Info("Disk file exists already; adopting the existing disk")
+			if err := m.catalog.refresh(ctx, c, spec.Datastore.Datacenter, dsRef); err != nil {
+				return Disk{}, err
+			}
+			if d, ok := m.catalog.byNameOn(spec.Name, spec.Datastore.Ref); ok {
+				return d, nil
+			}
+			return Disk{}, fmt.Errorf("%w: disk file %s exists on datastore %s but no First Class Disk uses it; register or remove it",
+				ErrAmbiguous, diskFileName(spec.Name), spec.Datastore.Name)
+		}
+		return Disk{}, fmt.Errorf("vCenter %s: creating disk %s on datastore %s: %w", c.vc.Name, spec.Name, spec.Datastore.Name, classify(err))
+	}
+	obj, ok := res.Result.(types.VStorageObject)
+	if !ok {
+		return Disk{}, fmt.Errorf("%w: vCenter %s: createDisk returned %T", ErrUnavailable, c.vc.Name, res.Result)
+	}
+	d := diskFrom(c.vc.Name, spec.Datastore.Datacenter, spec.Datastore.Name, obj)
+	m.catalog.put(d)
+	log.Info("Created disk", "id", d.ID, "capacityMiB", d.CapacityMiB)
+	return d, nil
+}
+
+// DiskByName finds a disk by name in the catalog (loading it on first use).
+func (m *Manager) DiskByName(ctx context.Context, name string) (Disk, bool, error) {
+	if err := m.catalog.load(ctx, m); err != nil {
+		return Disk{}, false, err
+	}
+	return m.catalog.byNameAny(name)
+}
+
+// Disk returns the disk with the FCD ID id. ErrNotFound only when every vCenter answered
+// and none has it.
+func (m *Manager) Disk(ctx context.Context, id string) (Disk, error) {
+	if err := m.catalog.load(ctx, m); err != nil {
+		return Disk{}, err
+	}
+	if d, ok := m.catalog.get(id); ok {
+		return m.retrieveDisk(ctx, d)
+	}
+	// Not known: maybe made by another replica or imported by an administrator.
+	if err := m.catalog.reload(ctx, m); err != nil {
+		return Disk{}, err
+	}
+	if d, ok := m.catalog.get(id); ok {
+		return d, nil
+	}
+	return Disk{}, fmt.Errorf("%w: no First Class Disk with ID %s in any vCenter", ErrNotFound, id)
+}
+
+// retrieveDisk re-reads a known disk (its size may have changed).
+func (m *Manager) retrieveDisk(ctx context.Context, d Disk) (Disk, error) {
+	c, err := m.cacheFor(d.VCenter)
+	if err != nil {
+		return Disk{}, err
+	}
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return Disk{}, err
+	}
+	obj, err := vslmManager(client).Retrieve(ctx, dsRef(d.DatastoreRef), d.ID)
+	if err != nil {
+		err = classify(err)
+		if isNotFound(err) {
+			m.catalog.remove(d.ID)
+		}
+		return Disk{}, fmt.Errorf("vCenter %s: disk %s: %w", d.VCenter, d.ID, err)
+	}
+	nd := diskFrom(d.VCenter, d.Datacenter, d.Datastore, *obj)
+	m.catalog.put(nd)
+	return nd, nil
+}
+
+// Disks lists every known disk (from the catalog; reload to include others' changes).
+func (m *Manager) Disks(ctx context.Context, reload bool) ([]Disk, error) {
+	var err error
+	if reload {
+		err = m.catalog.reload(ctx, m)
+	} else {
+		err = m.catalog.load(ctx, m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m.catalog.all(), nil
+}
+
+// DeleteDisk deletes a disk and its backing file. A disk that does not exist is success.
+func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
+	d, err := m.Disk(ctx, id)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = m.diskTask(ctx, d, "deleting", func(om vslmObjectManager) (*object.Task, error) {
+		return om.Delete(ctx, dsRef(d.DatastoreRef), d.ID)
+	})
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	m.catalog.remove(id)
+	klog.FromContext(ctx).Info("Deleted disk", "id", id, "name", d.Name, "vcenter", d.VCenter)
+	return nil
+}
+
+// ExtendDisk grows a disk to newMiB; a disk that is already that large is left alone.
+func (m *Manager) ExtendDisk(ctx context.Context, id string, newMiB int64) (Disk, error) {
+	d, err := m.Disk(ctx, id)
+	if err != nil {
+		return Disk{}, err
+	}
+	if d.CapacityMiB >= newMiB {
+		return d, nil
+	}
+	err = m.diskTask(ctx, d, "extending", func(om vslmObjectManager) (*object.Task, error) {
+		return om.ExtendDisk(ctx, dsRef(d.DatastoreRef), d.ID, newMiB)
+	})
+	if err != nil {
+		return Disk{}, err
+	}
+	return m.retrieveDisk(ctx, d)
+}
+
+// diskTask runs one vslm task against the vCenter of d and waits for it.
+func (m *Manager) diskTask(ctx context.Context, d Disk, verb string, start func(vslmObjectManager) (*object.Task, error)) error {
+	c, err := m.cacheFor(d.VCenter)
+	if err != nil {
+		return err
+	}
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return err
+	}
+	task, err := start(vslmManager(client))
+	if err == nil {
+		_, err = task.WaitForResult(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("vCenter %s: %s disk %s (%s): %w", d.VCenter, verb, d.ID, d.Name, classify(err))
+	}
+	return nil
+}
+
+func diskFrom(vcenter, dc, dsName string, obj types.VStorageObject) Disk {
+	d := Disk{
+		ID: obj.Config.Id.Id, Name: obj.Config.Name, VCenter: vcenter, Datacenter: dc, Datastore: dsName,
+		CapacityMiB: obj.Config.CapacityInMB, Created: obj.Config.CreateTime,
+		KeepAfterDeleteVM: obj.Config.KeepAfterDeleteVm != nil && *obj.Config.KeepAfterDeleteVm,
+	}
+	if b, ok := obj.Config.Backing.(*types.BaseConfigInfoDiskFileBackingInfo); ok {
+		d.File = b.FilePath
+		d.DatastoreRef = b.Datastore.Value
+	}
+	return d
+}
+
+func dsRef(v string) types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "Datastore", Value: v}
+}
+
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
+
+func (m *Manager) cacheFor(vcenter string) (*cache, error) {
+	for _, c := range m.caches {
+		if c.vc.Name == vcenter {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: vCenter %q is not configured", ErrNotFound, vcenter)
+}
