@@ -30,22 +30,43 @@ func main() {
 }
 
 func run() int {
-	provider.Register()
 	opts, err := options.NewCloudControllerManagerOptions()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cloud-controller: %v\n", err)
 		return 1
 	}
 	opts.KubeCloudShared.CloudProvider.Name = provider.ProviderName
+	csiOpts := &csiOptions{}
+	shared := &sharedInventory{}
+	provider.RegisterWith(func(cfg *config.Config) (*provider.Cloud, error) {
+		if csiOpts.Endpoint == "" {
+			return provider.NewFromConfig(cfg), nil
+		}
+		m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		return provider.New(cfg, m), nil
+	})
+	fss := cliflag.NamedFlagSets{}
+	csiOpts.addFlags(&fss)
 
-	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(), names.CCMControllerAliases(), cliflag.NamedFlagSets{}, wait.NeverStop)
+	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(), names.CCMControllerAliases(), fss, wait.NeverStop)
 	cmd.Use = "cloud-controller"
 	runE := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// Validate the cloud config before anything connects, so a bad file fails at start
 		// with every field named, and exit status 1.
-		if err := validateCloudConfig(opts); err != nil {
+		cfg, err := validateCloudConfig(opts)
+		if err != nil {
 			return err // cli.Run prints it once and exits 1
+		}
+		if csiOpts.Endpoint != "" {
+			m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig)
+			if err != nil {
+				return err
+			}
+			serveCSI(csiOpts.Endpoint, m)
 		}
 		return runE(c, args)
 	}
@@ -53,16 +74,15 @@ func run() int {
 	return cli.Run(cmd)
 }
 
-func validateCloudConfig(opts *options.CloudControllerManagerOptions) error {
+func validateCloudConfig(opts *options.CloudControllerManagerOptions) (*config.Config, error) {
 	cp := opts.KubeCloudShared.CloudProvider
 	if cp.Name != provider.ProviderName {
-		return fmt.Errorf("--cloud-provider: %q is not served by this binary; use %q", cp.Name, provider.ProviderName)
+		return nil, fmt.Errorf("--cloud-provider: %q is not served by this binary; use %q", cp.Name, provider.ProviderName)
 	}
 	if cp.CloudConfigFile == "" {
-		return fmt.Errorf("--cloud-config: required (the vsphere.conf YAML file)")
+		return nil, fmt.Errorf("--cloud-config: required (the vsphere.conf YAML file)")
 	}
-	_, err := config.LoadFile(cp.CloudConfigFile)
-	return err
+	return config.LoadFile(cp.CloudConfigFile)
 }
 
 // initCloud builds the provider. The config was validated before, so an error here means

@@ -93,5 +93,10 @@ func run(args []string) error {
 			return err
 		}
 	}
+	if opts.CSIEndpoint != "" {
+		if err := mgr.Add(csiNode(opts, mgr.GetAPIReader())); err != nil {
+			return err
+		}
+	}
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

@@ -29,6 +29,12 @@ type Options struct {
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" turns them off.
 	HealthAddr string
+	// CSIEndpoint serves the CSI Node service (unix:///path); empty turns it off.
+	CSIEndpoint string
+	// DeviceWait is how long NodeStage waits for an attached disk to appear.
+	DeviceWait time.Duration
+	// SysRoot is the guest's /sys, to rescan grown disks.
+	SysRoot string
 }
 
 // AddFlags registers the options' flags.
@@ -42,6 +48,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DrainOnHostMaintenance, "drain-on-host-maintenance", false, "evict this node's Pods (respecting PodDisruptionBudgets) while its ESXi host enters or is in maintenance mode")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `metrics address; "0" turns metrics off`)
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `health probe address; "0" turns probes off`)
+	fs.StringVar(&o.CSIEndpoint, "csi-endpoint", "", "serve the CSI Node service of disk.vsphere-cloud.io on this socket (unix:///csi/csi.sock); empty turns it off")
+	fs.DurationVar(&o.DeviceWait, "csi-device-wait", 30*time.Second, "how long to wait for an attached disk to appear in the guest")
+	fs.StringVar(&o.SysRoot, "sys-root", "/sys", "the guest's /sys, to rescan disks that grew")
 }
 
 // Validate checks the options; messages name the flag.
@@ -51,6 +60,12 @@ func (o *Options) Validate() error {
 	}
 	if o.DMIRoot == "" {
 		return fmt.Errorf("--dmi-root: required")
+	}
+	if o.CSIEndpoint != "" && o.DevRoot == "" {
+		return fmt.Errorf("--dev-root: required with --csi-endpoint (disks are found under <dev-root>/disk/by-id)")
+	}
+	if o.DeviceWait < time.Second {
+		return fmt.Errorf("--csi-device-wait: %s is below 1s", o.DeviceWait)
 	}
 	if o.GuestCheckPeriod < time.Second {
 		return fmt.Errorf("--guest-check-period: %s is below 1s", o.GuestCheckPeriod)

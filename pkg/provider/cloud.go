@@ -33,10 +33,17 @@ var registerOnce sync.Once
 // Register makes the provider available to cloudprovider.InitCloudProvider under
 // ProviderName. It is safe to call more than once; the package has no init function.
 func Register() {
-	registerOnce.Do(register)
+	RegisterWith(func(cfg *config.Config) (*Cloud, error) { return NewFromConfig(cfg), nil })
 }
 
-func register() {
+// RegisterWith is Register with a constructor of the caller's: cloud-controller uses it to
+// share one vsphere.Manager between the provider and the CSI controller. Only the first
+// registration counts.
+func RegisterWith(newCloud func(*config.Config) (*Cloud, error)) {
+	registerOnce.Do(func() { register(newCloud) })
+}
+
+func register(newCloud func(*config.Config) (*Cloud, error)) {
 	cloudprovider.RegisterCloudProvider(ProviderName, func(r io.Reader) (cloudprovider.Interface, error) {
 		if r == nil {
 			return nil, fmt.Errorf("--cloud-config: required (the vsphere.conf YAML file)")
@@ -49,7 +56,7 @@ func register() {
 		if err != nil {
 			return nil, err
 		}
-		return NewFromConfig(cfg), nil
+		return newCloud(cfg)
 	})
 }
 

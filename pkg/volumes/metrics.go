@@ -16,7 +16,8 @@ var (
 		Help:    "Duration of CSI calls (create, attach, detach, delete, ...) by method and gRPC code.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 	}, []string{"method", "code"})
-	missingDisks = metrics.NewCounter(&metrics.CounterOpts{
+	// MissingDisks counts disks known to the controller and then missing in vCenter.
+	MissingDisks = metrics.NewCounter(&metrics.CounterOpts{
 		Namespace: "vsphere_cloud", Subsystem: "csi", Name: "missing_disks_total",
 		Help: "Times a disk known to the driver was found missing in vCenter.",
 	})
@@ -25,7 +26,7 @@ var (
 
 // RegisterMetrics registers the CSI metrics with the legacy registry (idempotent).
 func RegisterMetrics() {
-	registerOnce.Do(func() { legacyregistry.MustRegister(callDuration, missingDisks) })
+	registerOnce.Do(func() { legacyregistry.MustRegister(callDuration, MissingDisks) })
 }
 
 func observeCall(method string, err error, start time.Time) {

@@ -47,7 +47,7 @@ type Node struct {
 	cfg     NodeConfig
 	mounter *mount.SafeFormatAndMount
 	resizer *mount.ResizeFs
-	locks   *keyedMutex
+	locks   *KeyedMutex
 }
 
 // NewNode returns the Node service using the host's mount and mkfs.
@@ -66,7 +66,7 @@ func NewNode(cfg NodeConfig) *Node {
 		cfg:     cfg,
 		mounter: mount.NewSafeFormatAndMount(mount.New(""), ex),
 		resizer: mount.NewResizeFs(ex),
-		locks:   newKeyedMutex(),
+		locks:   NewKeyedMutex(),
 	}
 }
 
@@ -137,20 +137,20 @@ func (n *Node) device(ctx context.Context, diskUUID string) (string, error) {
 func (n *Node) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
 	switch {
 	case req.GetVolumeId() == "":
-		return nil, invalid("volume_id is required")
+		return nil, Invalid("volume_id is required")
 	case req.GetStagingTargetPath() == "":
-		return nil, invalid("staging_target_path is required")
+		return nil, Invalid("staging_target_path is required")
 	case req.GetVolumeCapability() == nil:
-		return nil, invalid("volume_capability is required")
+		return nil, Invalid("volume_capability is required")
 	}
-	if err := checkCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
+	if err := CheckCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
 		return nil, err
 	}
 	uuid := req.GetPublishContext()[PublishDiskUUID]
 	if uuid == "" {
-		return nil, invalid("publish_context." + PublishDiskUUID + " is required (set by ControllerPublishVolume)")
+		return nil, Invalid("publish_context." + PublishDiskUUID + " is required (set by ControllerPublishVolume)")
 	}
-	unlock, err := n.locks.lock(ctx, req.GetVolumeId())
+	unlock, err := n.locks.Lock(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
@@ -195,12 +195,12 @@ func (n *Node) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequ
 // NodeUnstageVolume unmounts the staging path.
 func (n *Node) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, Invalid("volume_id is required")
 	}
 	if req.GetStagingTargetPath() == "" {
-		return nil, invalid("staging_target_path is required")
+		return nil, Invalid("staging_target_path is required")
 	}
-	unlock, err := n.locks.lock(ctx, req.GetVolumeId())
+	unlock, err := n.locks.Lock(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, status.FromContextError(err).Err()
 	}

@@ -19,18 +19,18 @@ import (
 func (n *Node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
 	switch {
 	case req.GetVolumeId() == "":
-		return nil, invalid("volume_id is required")
+		return nil, Invalid("volume_id is required")
 	case req.GetTargetPath() == "":
-		return nil, invalid("target_path is required")
+		return nil, Invalid("target_path is required")
 	case req.GetVolumeCapability() == nil:
-		return nil, invalid("volume_capability is required")
+		return nil, Invalid("volume_capability is required")
 	case req.GetStagingTargetPath() == "":
-		return nil, invalid("staging_target_path is required")
+		return nil, Invalid("staging_target_path is required")
 	}
-	if err := checkCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
+	if err := CheckCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
 		return nil, err
 	}
-	unlock, err := n.locks.lock(ctx, req.GetVolumeId())
+	unlock, err := n.locks.Lock(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
@@ -44,7 +44,7 @@ func (n *Node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolume
 	if req.GetVolumeCapability().GetBlock() != nil {
 		uuid := req.GetPublishContext()[PublishDiskUUID]
 		if uuid == "" {
-			return nil, invalid("publish_context." + PublishDiskUUID + " is required (set by ControllerPublishVolume)")
+			return nil, Invalid("publish_context." + PublishDiskUUID + " is required (set by ControllerPublishVolume)")
 		}
 		if source, err = n.device(ctx, uuid); err != nil {
 			return nil, err
@@ -86,12 +86,12 @@ func (n *Node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolume
 // NodeUnpublishVolume unmounts the target path and removes it.
 func (n *Node) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, Invalid("volume_id is required")
 	}
 	if req.GetTargetPath() == "" {
-		return nil, invalid("target_path is required")
+		return nil, Invalid("target_path is required")
 	}
-	unlock, err := n.locks.lock(ctx, req.GetVolumeId())
+	unlock, err := n.locks.Lock(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, status.FromContextError(err).Err()
 	}
@@ -105,11 +105,11 @@ func (n *Node) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVo
 // NodeGetVolumeStats reports bytes and inodes of a mounted volume, bytes of a block one.
 func (n *Node) NodeGetVolumeStats(_ context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, Invalid("volume_id is required")
 	}
 	p := req.GetVolumePath()
 	if p == "" {
-		return nil, invalid("volume_path is required")
+		return nil, Invalid("volume_path is required")
 	}
 	fi, err := os.Stat(p)
 	if os.IsNotExist(err) {
@@ -138,11 +138,11 @@ func (n *Node) NodeGetVolumeStats(_ context.Context, req *csi.NodeGetVolumeStats
 // NodeExpandVolume makes the guest see the disk's new size and grows the filesystem.
 func (n *Node) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, Invalid("volume_id is required")
 	}
 	p := req.GetVolumePath()
 	if p == "" {
-		return nil, invalid("volume_path is required")
+		return nil, Invalid("volume_path is required")
 	}
 	if _, err := os.Stat(p); os.IsNotExist(err) {
 		return nil, status.Errorf(codes.NotFound, "volume_path %s does not exist", p)

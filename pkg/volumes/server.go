@@ -43,7 +43,7 @@ func Serve(ctx context.Context, endpoint string, register func(*grpc.Server)) er
 }
 
 // Register adds the identity service and whichever of controller and node are non-nil.
-func Register(srv *grpc.Server, id *Identity, ctrl *Controller, node *Node) {
+func Register(srv *grpc.Server, id *Identity, ctrl csi.ControllerServer, node csi.NodeServer) {
 	csi.RegisterIdentityServer(srv, id)
 	if ctrl != nil {
 		csi.RegisterControllerServer(srv, ctrl)

@@ -1,4 +1,4 @@
-package volumes
+package controller
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package volumes
+package controller
 
 import (
 	"context"
@@ -37,5 +37,3 @@ func grpcError(err error) error {
 	}
 	return status.Error(code, err.Error())
 }
-
-func invalid(format string) error { return status.Error(codes.InvalidArgument, format) }

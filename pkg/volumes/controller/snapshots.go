@@ -1,4 +1,4 @@
-package volumes
+package controller
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -50,12 +51,12 @@ func (s *snapshotNames) check(name, source string) bool {
 // CreateSnapshot snapshots a disk, idempotently by name.
 func (c *Controller) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
 	if req.GetName() == "" {
-		return nil, invalid("name is required")
+		return nil, volumes.Invalid("name is required")
 	}
 	if req.GetSourceVolumeId() == "" {
-		return nil, invalid("source_volume_id is required")
+		return nil, volumes.Invalid("source_volume_id is required")
 	}
-	unlock, err := c.names.lock(ctx, "snapshot/"+req.GetName())
+	unlock, err := c.names.Lock(ctx, "snapshot/"+req.GetName())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -86,7 +87,7 @@ func (c *Controller) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshot
 // DeleteSnapshot deletes a snapshot; an unknown one is success.
 func (c *Controller) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
 	if req.GetSnapshotId() == "" {
-		return nil, invalid("snapshot_id is required")
+		return nil, volumes.Invalid("snapshot_id is required")
 	}
 	disk, snap, ok := parseSnapshotID(req.GetSnapshotId())
 	if !ok {

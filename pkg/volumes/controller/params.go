@@ -1,4 +1,4 @@
-package volumes
+package controller
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -32,26 +33,26 @@ func parseParams(in map[string]string) (params, error) {
 	var p params
 	for k, v := range in {
 		switch strings.ToLower(k) {
-		case strings.ToLower(ParamDatastoreURL):
+		case strings.ToLower(volumes.ParamDatastoreURL):
 			p.DatastoreURL = v
-		case strings.ToLower(ParamDatastore):
+		case strings.ToLower(volumes.ParamDatastore):
 			p.Datastore = v
-		case strings.ToLower(ParamPolicy):
+		case strings.ToLower(volumes.ParamPolicy):
 			p.Policy = v
-		case strings.ToLower(ParamFSType), "fstype":
+		case strings.ToLower(volumes.ParamFSType), "fstype":
 			p.FSType = strings.ToLower(v)
 		default:
 			if strings.HasPrefix(k, "csi.storage.k8s.io/") {
 				continue
 			}
-			return p, fmt.Errorf("StorageClass parameter %q is not known (known: %s, %s, %s, %s)", k, ParamDatastoreURL, ParamDatastore, ParamPolicy, ParamFSType)
+			return p, fmt.Errorf("StorageClass parameter %q is not known (known: %s, %s, %s, %s)", k, volumes.ParamDatastoreURL, volumes.ParamDatastore, volumes.ParamPolicy, volumes.ParamFSType)
 		}
 	}
 	if p.FSType != "" && p.FSType != "ext4" && p.FSType != "xfs" {
-		return p, fmt.Errorf("StorageClass parameter %s: %q is not supported (ext4 or xfs)", ParamFSType, p.FSType)
+		return p, fmt.Errorf("StorageClass parameter %s: %q is not supported (ext4 or xfs)", volumes.ParamFSType, p.FSType)
 	}
 	if p.DatastoreURL != "" && p.Datastore != "" {
-		return p, fmt.Errorf("StorageClass parameters %s and %s are exclusive; give one", ParamDatastoreURL, ParamDatastore)
+		return p, fmt.Errorf("StorageClass parameters %s and %s are exclusive; give one", volumes.ParamDatastoreURL, volumes.ParamDatastore)
 	}
 	return p, nil
 }
@@ -106,7 +107,7 @@ func chooseDatastore(dss []vsphere.Datastore, p params, topo *csi.TopologyRequir
 		case len(cands) == 0:
 			return vsphere.Datastore{}, fmt.Errorf("%w: StorageClass parameter datastore %q: no such datastore in the configured datacenters", vsphere.ErrNotFound, name)
 		case len(cands) > 1:
-			return vsphere.Datastore{}, fmt.Errorf("%w: StorageClass parameter datastore %q names %d datastores; use %s", vsphere.ErrAmbiguous, name, len(cands), ParamDatastoreURL)
+			return vsphere.Datastore{}, fmt.Errorf("%w: StorageClass parameter datastore %q names %d datastores; use %s", vsphere.ErrAmbiguous, name, len(cands), volumes.ParamDatastoreURL)
 		}
 	}
 	var reasons []string
@@ -153,8 +154,8 @@ func chooseDatastore(dss []vsphere.Datastore, p params, topo *csi.TopologyRequir
 func reachesAny(ds vsphere.Datastore, segs []*csi.Topology) bool {
 	for _, seg := range segs {
 		for _, t := range ds.Topologies {
-			zone, hasZone := seg.GetSegments()[TopologyZone]
-			region, hasRegion := seg.GetSegments()[TopologyRegion]
+			zone, hasZone := seg.GetSegments()[volumes.TopologyZone]
+			region, hasRegion := seg.GetSegments()[volumes.TopologyRegion]
 			if (!hasZone || zone == t.Zone) && (!hasRegion || region == t.Region) {
 				return true
 			}
@@ -169,10 +170,10 @@ func accessibleTopology(ds vsphere.Datastore) []*csi.Topology {
 	for _, t := range ds.Topologies {
 		seg := map[string]string{}
 		if t.Zone != "" {
-			seg[TopologyZone] = t.Zone
+			seg[volumes.TopologyZone] = t.Zone
 		}
 		if t.Region != "" {
-			seg[TopologyRegion] = t.Region
+			seg[volumes.TopologyRegion] = t.Region
 		}
 		out = append(out, &csi.Topology{Segments: seg})
 	}

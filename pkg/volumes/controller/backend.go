@@ -1,8 +1,7 @@
-package volumes
+package controller
 
 import (
 	"context"
-	"sync"
 
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
@@ -30,36 +29,3 @@ type Backend interface {
 }
 
 var _ Backend = (*vsphere.Manager)(nil)
-
-// keyedMutex serializes work per key (a volume name, a VM) and gives up when the
-// caller's context ends.
-type keyedMutex struct {
-	mu   sync.Mutex
-	busy map[string]chan struct{}
-}
-
-func newKeyedMutex() *keyedMutex { return &keyedMutex{busy: map[string]chan struct{}{}} }
-
-func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
-	for {
-		k.mu.Lock()
-		ch, busy := k.busy[key]
-		if !busy {
-			ch = make(chan struct{})
-			k.busy[key] = ch
-			k.mu.Unlock()
-			return func() {
-				k.mu.Lock()
-				delete(k.busy, key)
-				k.mu.Unlock()
-				close(ch)
-			}, nil
-		}
-		k.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}

@@ -1,4 +1,4 @@
-package volumes
+package controller
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -17,17 +18,17 @@ import (
 func (c *Controller) ControllerPublishVolume(ctx context.Context, req *csi.ControllerPublishVolumeRequest) (*csi.ControllerPublishVolumeResponse, error) {
 	switch {
 	case req.GetVolumeId() == "":
-		return nil, invalid("volume_id is required")
+		return nil, volumes.Invalid("volume_id is required")
 	case req.GetNodeId() == "":
-		return nil, invalid("node_id is required")
+		return nil, volumes.Invalid("node_id is required")
 	case req.GetVolumeCapability() == nil:
-		return nil, invalid("volume_capability is required")
+		return nil, volumes.Invalid("volume_capability is required")
 	}
-	if err := checkCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
+	if err := volumes.CheckCapabilities([]*csi.VolumeCapability{req.GetVolumeCapability()}); err != nil {
 		return nil, err
 	}
 	if req.GetReadonly() {
-		return nil, invalid("readonly: read-only attachment is not supported; mount read-only in the pod instead")
+		return nil, volumes.Invalid("readonly: read-only attachment is not supported; mount read-only in the pod instead")
 	}
 	d, err := c.backend.Disk(ctx, req.GetVolumeId())
 	if err != nil {
@@ -56,18 +57,18 @@ func (c *Controller) ControllerPublishVolume(ctx context.Context, req *csi.Contr
 	if res.DiskUUID == "" {
 		return nil, status.Errorf(codes.Internal, "volume %s attached to VM %s, but vCenter reports no disk UUID", d.ID, vm.Name)
 	}
-	return &csi.ControllerPublishVolumeResponse{PublishContext: map[string]string{PublishDiskUUID: res.DiskUUID}}, nil
+	return &csi.ControllerPublishVolumeResponse{PublishContext: map[string]string{volumes.PublishDiskUUID: res.DiskUUID}}, nil
 }
 
 // ControllerUnpublishVolume detaches the disk. A VM the inventory proves gone has nothing
 // attached: success. Any doubt is an error, and the sidecar retries.
 func (c *Controller) ControllerUnpublishVolume(ctx context.Context, req *csi.ControllerUnpublishVolumeRequest) (*csi.ControllerUnpublishVolumeResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, volumes.Invalid("volume_id is required")
 	}
 	if req.GetNodeId() == "" {
 		// CSI allows "from every node"; detaching from every VM would be a guess.
-		return nil, invalid("node_id is required: this driver never detaches a disk from VMs it was not told about")
+		return nil, volumes.Invalid("node_id is required: this driver never detaches a disk from VMs it was not told about")
 	}
 	vm, err := c.backend.FindNodeVM(ctx, vsphere.NodeQuery{ProviderUUID: req.GetNodeId()})
 	if errors.Is(err, vsphere.ErrNotFound) {

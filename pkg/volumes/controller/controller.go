@@ -1,15 +1,15 @@
-package volumes
+package controller
 
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -17,15 +17,15 @@ import (
 type Controller struct {
 	csi.UnimplementedControllerServer
 	backend Backend
-	names   *keyedMutex // CreateVolume and CreateSnapshot, by name
-	ids     *keyedMutex // delete and expand, by volume ID
+	names   *volumes.KeyedMutex // CreateVolume and CreateSnapshot, by name
+	ids     *volumes.KeyedMutex // delete and expand, by volume ID
 	attach  *batcher
 	snaps   snapshotNames
 }
 
 // NewController returns the controller service over b.
 func NewController(b Backend) *Controller {
-	return &Controller{backend: b, names: newKeyedMutex(), ids: newKeyedMutex(), attach: newBatcher(b)}
+	return &Controller{backend: b, names: volumes.NewKeyedMutex(), ids: volumes.NewKeyedMutex(), attach: newBatcher(b)}
 }
 
 // ControllerGetCapabilities lists what the controller does.
@@ -51,14 +51,14 @@ func (c *Controller) ControllerGetCapabilities(context.Context, *csi.ControllerG
 // CreateVolume creates a First Class Disk, idempotently by name.
 func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
 	if req.GetName() == "" {
-		return nil, invalid("name is required")
+		return nil, volumes.Invalid("name is required")
 	}
-	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
+	if err := volumes.CheckCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return nil, err
 	}
 	p, err := parseParams(req.GetParameters())
 	if err != nil {
-		return nil, invalid(err.Error())
+		return nil, volumes.Invalid(err.Error())
 	}
 	size, err := sizeMiB(req.GetCapacityRange())
 	if err != nil {
@@ -66,12 +66,12 @@ func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequ
 		if errors.As(err, &oor) {
 			return nil, status.Error(codes.OutOfRange, err.Error())
 		}
-		return nil, invalid(err.Error())
+		return nil, volumes.Invalid(err.Error())
 	}
 	if req.GetVolumeContentSource().GetVolume() != nil {
-		return nil, invalid("volume_content_source: cloning volumes is not supported; take a snapshot and create from it")
+		return nil, volumes.Invalid("volume_content_source: cloning volumes is not supported; take a snapshot and create from it")
 	}
-	unlock, err := c.names.lock(ctx, req.GetName())
+	unlock, err := c.names.Lock(ctx, req.GetName())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -144,7 +144,7 @@ func (c *Controller) createDisk(ctx context.Context, name string, p params, size
 			break
 		}
 		if profile == "" {
-			return vsphere.Disk{}, status.Errorf(codes.InvalidArgument, "StorageClass parameter %s %q: %v", ParamPolicy, p.Policy, lastErr)
+			return vsphere.Disk{}, status.Errorf(codes.InvalidArgument, "StorageClass parameter %s %q: %v", volumes.ParamPolicy, p.Policy, lastErr)
 		}
 	}
 	ds, err := chooseDatastore(dss, p, topo, size*mib, compatible)
@@ -159,8 +159,8 @@ func (c *Controller) createDisk(ctx context.Context, name string, p params, size
 
 func (c *Controller) volumeResponse(ctx context.Context, d vsphere.Disk, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
 	vol := &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib, ContentSource: req.GetVolumeContentSource()}
-	if fs := req.GetParameters()[ParamFSType]; fs != "" {
-		vol.VolumeContext = map[string]string{ParamFSType: fs}
+	if fs := req.GetParameters()[volumes.ParamFSType]; fs != "" {
+		vol.VolumeContext = map[string]string{volumes.ParamFSType: fs}
 	}
 	dss, err := c.backend.Datastores(ctx)
 	if err != nil {
@@ -178,9 +178,9 @@ func (c *Controller) volumeResponse(ctx context.Context, d vsphere.Disk, req *cs
 func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
 	id := req.GetVolumeId()
 	if id == "" {
-		return nil, invalid("volume_id is required")
+		return nil, volumes.Invalid("volume_id is required")
 	}
-	unlock, err := c.ids.lock(ctx, id)
+	unlock, err := c.ids.Lock(ctx, id)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -208,15 +208,15 @@ func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequ
 // ValidateVolumeCapabilities confirms single-node mount and block access.
 func (c *Controller) ValidateVolumeCapabilities(ctx context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, volumes.Invalid("volume_id is required")
 	}
 	if len(req.GetVolumeCapabilities()) == 0 {
-		return nil, invalid("volume_capabilities are required")
+		return nil, volumes.Invalid("volume_capabilities are required")
 	}
 	if _, err := c.backend.Disk(ctx, req.GetVolumeId()); err != nil {
 		return nil, grpcError(err)
 	}
-	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
+	if err := volumes.CheckCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return &csi.ValidateVolumeCapabilitiesResponse{Message: err.Error()}, nil
 	}
 	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
@@ -227,16 +227,16 @@ func (c *Controller) ValidateVolumeCapabilities(ctx context.Context, req *csi.Va
 // ControllerExpandVolume grows the disk; the node grows the filesystem.
 func (c *Controller) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
 	if req.GetVolumeId() == "" {
-		return nil, invalid("volume_id is required")
+		return nil, volumes.Invalid("volume_id is required")
 	}
 	if req.GetCapacityRange() == nil {
-		return nil, invalid("capacity_range is required")
+		return nil, volumes.Invalid("capacity_range is required")
 	}
 	size, err := sizeMiB(req.GetCapacityRange())
 	if err != nil {
 		return nil, status.Error(codes.OutOfRange, err.Error())
 	}
-	unlock, err := c.ids.lock(ctx, req.GetVolumeId())
+	unlock, err := c.ids.Lock(ctx, req.GetVolumeId())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -247,26 +247,4 @@ func (c *Controller) ControllerExpandVolume(ctx context.Context, req *csi.Contro
 	}
 	block := req.GetVolumeCapability().GetBlock() != nil
 	return &csi.ControllerExpandVolumeResponse{CapacityBytes: d.CapacityMiB * mib, NodeExpansionRequired: !block}, nil
-}
-
-// checkCapabilities accepts mount (ext4, xfs or unspecified) and block access by one node.
-func checkCapabilities(caps []*csi.VolumeCapability) error {
-	if len(caps) == 0 {
-		return invalid("volume_capabilities are required")
-	}
-	for _, vc := range caps {
-		if vc.GetBlock() == nil && vc.GetMount() == nil {
-			return invalid("volume_capabilities: access_type must be mount or block")
-		}
-		if fs := vc.GetMount().GetFsType(); fs != "" && fs != "ext4" && fs != "xfs" {
-			return invalid(fmt.Sprintf("volume_capabilities: fs_type %q is not supported (ext4 or xfs)", fs))
-		}
-		switch vc.GetAccessMode().GetMode() {
-		case csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER, csi.VolumeCapability_AccessMode_SINGLE_NODE_READER_ONLY,
-			csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER, csi.VolumeCapability_AccessMode_SINGLE_NODE_MULTI_WRITER:
-		default:
-			return invalid(fmt.Sprintf("volume_capabilities: access mode %s is not supported: a disk attaches to one VM at a time", vc.GetAccessMode().GetMode()))
-		}
-	}
-	return nil
 }

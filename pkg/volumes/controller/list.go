@@ -1,4 +1,4 @@
-package volumes
+package controller
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -42,7 +43,7 @@ func (c *Controller) ListVolumes(ctx context.Context, req *csi.ListVolumesReques
 // page turns a token and a maximum into a slice range and the next token.
 func page(n int, token string, maxEntries int32) (start, end int, next string, err error) {
 	if maxEntries < 0 {
-		return 0, 0, "", invalid("max_entries must not be negative")
+		return 0, 0, "", volumes.Invalid("max_entries must not be negative")
 	}
 	if token != "" {
 		start, err = strconv.Atoi(token)
@@ -63,7 +64,7 @@ func page(n int, token string, maxEntries int32) (start, end int, next string, e
 func (c *Controller) GetCapacity(ctx context.Context, req *csi.GetCapacityRequest) (*csi.GetCapacityResponse, error) {
 	p, err := parseParams(req.GetParameters())
 	if err != nil {
-		return nil, invalid(err.Error())
+		return nil, volumes.Invalid(err.Error())
 	}
 	dss, err := c.backend.Datastores(ctx)
 	if err != nil {
@@ -91,13 +92,13 @@ func (c *Controller) GetCapacity(ctx context.Context, req *csi.GetCapacityReques
 func (c *Controller) ControllerGetVolume(ctx context.Context, req *csi.ControllerGetVolumeRequest) (*csi.ControllerGetVolumeResponse, error) {
 	id := req.GetVolumeId()
 	if id == "" {
-		return nil, invalid("volume_id is required")
+		return nil, volumes.Invalid("volume_id is required")
 	}
 	known, wasKnown := c.knownDisk(ctx, id)
 	d, err := c.backend.Disk(ctx, id)
 	switch {
 	case errors.Is(err, vsphere.ErrNotFound) && wasKnown:
-		missingDisks.Inc()
+		volumes.MissingDisks.Inc()
 		return nil, status.Errorf(codes.NotFound, "abnormal: First Class Disk %s (%s, file %s) is missing in vCenter: %v", id, known.Name, known.File, err)
 	case err != nil:
 		return nil, grpcError(err)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"google.golang.org/grpc"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/provider"
+	"github.com/vsphere-cloud/provider/pkg/volumes"
+	"github.com/vsphere-cloud/provider/pkg/volumes/controller"
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
+)
+
+// csiOptions configure the CSI Controller service.
+type csiOptions struct {
+	Endpoint string
+}
+
+func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
+	fs := fss.FlagSet("csi")
+	fs.StringVar(&o.Endpoint, "csi-endpoint", "", "serve the CSI Controller service of "+volumes.DriverName+
+		" on this socket (unix:///csi/csi.sock) for the CSI sidecars in the same pod; empty turns it off")
+}
+
+// sharedInventory is the process's one vsphere.Manager when the CSI service runs. The
+// CSI service must answer in every replica (the sidecars elect their own leader), so the
+// inventory starts at process start instead of when this replica becomes the
+// cloud-controller leader, and the provider uses the same sessions and caches.
+type sharedInventory struct {
+	once sync.Once
+	m    *vsphere.Manager
+	err  error
+}
+
+func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig string) (*vsphere.Manager, error) {
+	s.once.Do(func() {
+		rc, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
+		if err != nil {
+			s.err = fmt.Errorf("--kubeconfig: %w", err)
+			return
+		}
+		rc.UserAgent = "vsphere-cloud-credentials"
+		cs, err := kubernetes.NewForConfig(rc)
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.m = vsphere.NewManager(cfg, vsphere.SecretSource{Client: cs})
+		s.m.Start(klog.NewContext(context.Background(), klog.Background().WithName(provider.ProviderName)))
+	})
+	return s.m, s.err
+}
+
+// serveCSI serves the controller service until the process ends; a failure to serve is
+// fatal, because the sidecars would wait forever.
+func serveCSI(endpoint string, m *vsphere.Manager) {
+	volumes.RegisterMetrics()
+	id := &volumes.Identity{Controller: true, Ready: func() bool {
+		for _, st := range m.Status() {
+			if !st.Synced {
+				return false
+			}
+		}
+		return true
+	}}
+	ctrl := controller.NewController(m)
+	ctx := klog.NewContext(context.Background(), klog.Background().WithName("csi-controller"))
+	go func() {
+		err := volumes.Serve(ctx, endpoint, func(s *grpc.Server) { volumes.Register(s, id, ctrl, nil) })
+		klog.ErrorS(err, "CSI controller service stopped", "endpoint", endpoint)
+		klog.FlushAndExit(klog.ExitFlushTimeout, 1)
+	}()
+}
