@@ -60,9 +60,10 @@ func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig string) (*v
 
 // serveCSI serves the controller service until the process ends; a failure to serve is
 // fatal, because the sidecars would wait forever.
-func serveCSI(endpoint string, m *vsphere.Manager) {
+func serveCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
 	volumes.RegisterMetrics()
-	id := &volumes.Identity{Controller: true, Ready: func() bool {
+	topology := cfg.ZoneCategory != "" || cfg.RegionCategory != ""
+	id := &volumes.Identity{Topology: func(context.Context) bool { return topology }, Ready: func() bool {
 		for _, st := range m.Status() {
 			if !st.Synced {
 				return false

@@ -66,7 +66,7 @@ func run() int {
 			if err != nil {
 				return err
 			}
-			serveCSI(csiOpts.Endpoint, m)
+			serveCSI(csiOpts.Endpoint, cfg, m)
 		}
 		return runE(c, args)
 	}

@@ -24,7 +24,11 @@ func csiNode(opts *Options, reader client.Reader) manager.Runnable {
 	})
 	return manager.RunnableFunc(func(ctx context.Context) error {
 		return volumes.Serve(ctx, opts.CSIEndpoint, func(s *grpc.Server) {
-			volumes.Register(s, &volumes.Identity{}, nil, node)
+			id := &volumes.Identity{Topology: func(ctx context.Context) bool {
+				ni, err := nodeIdentity(ctx, reader, opts.NodeName)
+				return err == nil && (ni.Zone != "" || ni.Region != "")
+			}}
+			volumes.Register(s, id, nil, node)
 		})
 	})
 }

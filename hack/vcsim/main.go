@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	_ "github.com/vmware/govmomi/pbm/simulator" // storage policies (SPBM)
 	"github.com/vmware/govmomi/session"
 	_ "github.com/vmware/govmomi/vapi/simulator" // the REST endpoints for tags
 	"github.com/vmware/govmomi/vim25"
@@ -47,6 +48,7 @@ func run() error {
 		return err
 	}
 	defer m.Remove()
+	extendFCD(m)
 	m.Service.TLS = new(tls.Config)
 	m.Service.RegisterEndpoints = true
 	m.Service.Listen = &url.URL{Host: *listen, User: simulatorUser}

@@ -30,9 +30,9 @@ var Version = "dev"
 // Identity is the CSI Identity service, served next to the controller or node service.
 type Identity struct {
 	csi.UnimplementedIdentityServer
-	// Controller is true in cloud-controller: it advertises the controller service and
-	// volume topology.
-	Controller bool
+	// Topology reports whether volumes have topology (zone and region tag categories are
+	// configured; on a node: the Node has zone or region labels). Nil means no.
+	Topology func(ctx context.Context) bool
 	// Ready reports readiness (the inventory synced); nil means ready.
 	Ready func() bool
 }
@@ -43,16 +43,18 @@ func (i *Identity) GetPluginInfo(context.Context, *csi.GetPluginInfoRequest) (*c
 }
 
 // GetPluginCapabilities advertises the controller service, topology and online expansion.
-func (i *Identity) GetPluginCapabilities(context.Context, *csi.GetPluginCapabilitiesRequest) (*csi.GetPluginCapabilitiesResponse, error) {
+// Capabilities are the plugin's, so the node's identity names the controller service
+// too (cloud-controller serves it).
+func (i *Identity) GetPluginCapabilities(ctx context.Context, _ *csi.GetPluginCapabilitiesRequest) (*csi.GetPluginCapabilitiesResponse, error) {
 	svc := func(t csi.PluginCapability_Service_Type) *csi.PluginCapability {
 		return &csi.PluginCapability{Type: &csi.PluginCapability_Service_{Service: &csi.PluginCapability_Service{Type: t}}}
 	}
 	caps := []*csi.PluginCapability{
-		svc(csi.PluginCapability_Service_VOLUME_ACCESSIBILITY_CONSTRAINTS),
+		svc(csi.PluginCapability_Service_CONTROLLER_SERVICE),
 		{Type: &csi.PluginCapability_VolumeExpansion_{VolumeExpansion: &csi.PluginCapability_VolumeExpansion{Type: csi.PluginCapability_VolumeExpansion_ONLINE}}},
 	}
-	if i.Controller {
-		caps = append(caps, svc(csi.PluginCapability_Service_CONTROLLER_SERVICE))
+	if i.Topology != nil && i.Topology(ctx) {
+		caps = append(caps, svc(csi.PluginCapability_Service_VOLUME_ACCESSIBILITY_CONSTRAINTS))
 	}
 	return &csi.GetPluginCapabilitiesResponse{Capabilities: caps}, nil
 }

@@ -64,6 +64,17 @@ func (n *Node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolume
 		if notMnt, err := mount.IsNotMountPoint(n.mounter, source); err != nil || notMnt {
 			return nil, status.Errorf(codes.FailedPrecondition, "staging_target_path %s is not mounted: stage the volume first", source)
 		}
+		if req.GetVolumeCapability().GetAccessMode().GetMode() == csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER {
+			refs, err := n.mounter.GetMountRefs(source)
+			if err != nil {
+				return nil, errInternal("staging_target_path %s: %v", source, err)
+			}
+			for _, r := range refs {
+				if filepath.Clean(r) != filepath.Clean(target) {
+					return nil, status.Errorf(codes.FailedPrecondition, "volume %s has single-writer access and is already published at %s", req.GetVolumeId(), r)
+				}
+			}
+		}
 		if err := os.MkdirAll(target, 0o750); err != nil {
 			return nil, errInternal("target_path %s: %v", target, err)
 		}

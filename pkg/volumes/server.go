@@ -16,8 +16,8 @@ import (
 )
 
 // Serve serves the given CSI services on endpoint (unix:///path or a plain path) until
-// ctx ends. A stale socket file is replaced.
-func Serve(ctx context.Context, endpoint string, register func(*grpc.Server)) error {
+// ctx ends. A stale socket file is replaced. Interceptors run after logging.
+func Serve(ctx context.Context, endpoint string, register func(*grpc.Server), interceptors ...grpc.UnaryServerInterceptor) error {
 	path, err := socketPath(endpoint)
 	if err != nil {
 		return err
@@ -32,7 +32,7 @@ func Serve(ctx context.Context, endpoint string, register func(*grpc.Server)) er
 	if err != nil {
 		return fmt.Errorf("csi endpoint %s: %w", endpoint, err)
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(logCalls(klog.FromContext(ctx))))
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{logCalls(klog.FromContext(ctx))}, interceptors...)...))
 	register(srv)
 	go func() {
 		<-ctx.Done()

@@ -1,6 +1,11 @@
 package vsphere
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+
+	"github.com/vmware/govmomi/object"
+)
 
 // DiskConsumers returns, from the inventory cache, the VMs that have the disk (matched by
 // FCD ID or backing file) among their devices. The error is non-nil when some cache is
@@ -55,4 +60,24 @@ func (m *Manager) DiskAttachments(files map[string]string) map[string][]string {
 		c.mu.RUnlock()
 	}
 	return out
+}
+
+// ConfirmConsumers re-reads, from vCenter, the devices of the VMs the cache named as the
+// disk's consumers and returns those that really have it: the cache lags behind a detach
+// this process just made.
+func (m *Manager) ConfirmConsumers(ctx context.Context, d Disk, vms []VM) ([]VM, error) {
+	var out []VM
+	for _, vm := range vms {
+		_, _, cur, err := m.vmDevices(ctx, vm)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if findDisk(object.VirtualDeviceList(cur.Config.Hardware.Device), d.ID, d.File) != nil {
+			out = append(out, vm)
+		}
+	}
+	return out, nil
 }

@@ -192,7 +192,7 @@ func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequ
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	vms, err := c.backend.DiskConsumers(d)
+	vms, err := c.consumers(ctx, d)
 	if len(vms) > 0 {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to VM %s (%s); detach it first", id, vms[0].Name, vms[0].Ref)
 	}
@@ -247,4 +247,19 @@ func (c *Controller) ControllerExpandVolume(ctx context.Context, req *csi.Contro
 	}
 	block := req.GetVolumeCapability().GetBlock() != nil
 	return &csi.ControllerExpandVolumeResponse{CapacityBytes: d.CapacityMiB * mib, NodeExpansionRequired: !block}, nil
+}
+
+// consumers are the VMs that have the disk: the cache's answer, with every VM it names
+// confirmed against vCenter. The error says the cache could not prove there are no
+// others.
+func (c *Controller) consumers(ctx context.Context, d vsphere.Disk) ([]vsphere.VM, error) {
+	vms, staleErr := c.backend.DiskConsumers(d)
+	if len(vms) > 0 {
+		confirmed, err := c.backend.ConfirmConsumers(ctx, d, vms)
+		if err != nil {
+			return vms, err
+		}
+		vms = confirmed
+	}
+	return vms, staleErr
 }

@@ -38,7 +38,7 @@ func (c *Controller) ControllerPublishVolume(ctx context.Context, req *csi.Contr
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	others, err := c.backend.DiskConsumers(d)
+	others, err := c.consumers(ctx, d)
 	for _, o := range others {
 		if o.VCenter != vm.VCenter || o.Ref != vm.Ref {
 			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to VM %s (%s); it must be detached before it can attach to %s", d.ID, o.Name, o.Ref, vm.Name)
