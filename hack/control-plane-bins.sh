@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the pinned etcd and kube-apiserver from hack/tools into a cache outside the
+# Builds the pinned etcd, kube-apiserver and CSI sidecars (external-provisioner,
+# external-attacher, external-resizer) from hack/tools into a cache outside the
 # repository (VSPHERE_CLOUD_CACHE, default ~/.cache/vsphere-cloud) and reuses them when
-# present. Prints one shell assignment per binary (TEST_ETCD=..., TEST_KUBE_APISERVER=...),
-# the variables test/e2e reads.
+# present. Prints one shell assignment per binary (TEST_ETCD=..., TEST_KUBE_APISERVER=...,
+# TEST_CSI_PROVISIONER=..., ...), the variables test/e2e reads.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,3 +40,12 @@ etcd="$(build "${tools}/etcd" etcd "${etcd_version}" go.etcd.io/etcd/server/v3 "
 apiserver="$(build "${tools}" kube-apiserver "${kube_version}" k8s.io/kubernetes/cmd/kube-apiserver "-s -w ${vflags}")"
 echo "TEST_ETCD=${etcd}"
 echo "TEST_KUBE_APISERVER=${apiserver}"
+
+sidecar() { # name module
+	local dir="${tools}/$1" version
+	version="$(mod_version "${dir}" "$2")"
+	echo "TEST_$(echo "${1#csi-}" | tr a-z A-Z | sed 's/^/CSI_/')=$(build "${dir}" "$1" "${version}" "$2/cmd/$1" "-s -w -X main.version=${version}")"
+}
+sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6
+sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4
+sidecar csi-resizer github.com/kubernetes-csi/external-resizer/v2

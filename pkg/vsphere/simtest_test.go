@@ -36,6 +36,7 @@ func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 	}
 	t.Cleanup(model.Remove)
 	model.Service.TLS = new(tls.Config)
+	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator)
 	s := model.Service.NewServer()
 	t.Cleanup(s.Close)
 	host, port, _ := net.SplitHostPort(s.URL.Host)
