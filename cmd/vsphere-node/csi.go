@@ -11,16 +11,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 )
 
 // csiNode serves the CSI Node service. It runs on every replica (it is not leader
 // elected): node-driver-registrar and kubelet talk to it over the socket.
 func csiNode(opts *Options, reader client.Reader) manager.Runnable {
 	node := volumes.NewNode(volumes.NodeConfig{
-		Identity: func(ctx context.Context) (volumes.NodeIdentity, error) { return nodeIdentity(ctx, reader, opts.NodeName) },
-		DevRoot:  opts.DevRoot, SysRoot: opts.SysRoot, DeviceWait: opts.DeviceWait,
+		Identity: func(ctx context.Context) (volumes.NodeIdentity, error) {
+			return nodeIdentity(ctx, reader, opts.NodeName)
+		},
+		DevRoot: opts.DevRoot, SysRoot: opts.SysRoot, DeviceWait: opts.DeviceWait,
 	})
 	return manager.RunnableFunc(func(ctx context.Context) error {
 		return volumes.Serve(ctx, opts.CSIEndpoint, func(s *grpc.Server) {
