@@ -11,7 +11,7 @@ import (
 // TestRBACHasNoWildcards fails on any "*" in apiGroups, resources or verbs, and on rules
 // that grant write access to Secrets.
 func TestRBACHasNoWildcards(t *testing.T) {
-	objs, err := framework.ReadManifests("rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml")
+	objs, err := framework.ReadManifests("rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml", "rbac-csi-controller.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

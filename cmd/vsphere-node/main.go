@@ -80,17 +80,19 @@ func run(args []string) error {
 			return err
 		}
 	}
-	r := &agent.Reconciler{
-		Client: mgr.GetClient(), NodeName: opts.NodeName, GuestCheckPeriod: opts.GuestCheckPeriod,
-		Drain: opts.DrainOnHostMaintenance, Reader: mgr.GetAPIReader(),
-		Guest: agent.Guest{DMIRoot: opts.DMIRoot, DevRoot: opts.DevRoot, ProcRoot: opts.ProcRoot},
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	if opts.DrainOnHostMaintenance {
-		if err := mgr.Add(manager.RunnableFunc(r.RunDrain)); err != nil {
+	if opts.PlacementAgent {
+		r := &agent.Reconciler{
+			Client: mgr.GetClient(), NodeName: opts.NodeName, GuestCheckPeriod: opts.GuestCheckPeriod,
+			Drain: opts.DrainOnHostMaintenance, Reader: mgr.GetAPIReader(),
+			Guest: agent.Guest{DMIRoot: opts.DMIRoot, DevRoot: opts.DevRoot, ProcRoot: opts.ProcRoot},
+		}
+		if err := r.SetupWithManager(mgr); err != nil {
 			return err
+		}
+		if opts.DrainOnHostMaintenance {
+			if err := mgr.Add(manager.RunnableFunc(r.RunDrain)); err != nil {
+				return err
+			}
 		}
 	}
 	if opts.CSIEndpoint != "" {

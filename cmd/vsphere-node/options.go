@@ -29,6 +29,8 @@ type Options struct {
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" turns them off.
 	HealthAddr string
+	// PlacementAgent runs the placement reconciler (labels, conditions, taints).
+	PlacementAgent bool
 	// CSIEndpoint serves the CSI Node service (unix:///path); empty turns it off.
 	CSIEndpoint string
 	// DeviceWait is how long NodeStage waits for an attached disk to appear.
@@ -48,6 +50,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DrainOnHostMaintenance, "drain-on-host-maintenance", false, "evict this node's Pods (respecting PodDisruptionBudgets) while its ESXi host enters or is in maintenance mode")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `metrics address; "0" turns metrics off`)
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `health probe address; "0" turns probes off`)
+	fs.BoolVar(&o.PlacementAgent, "placement-agent", true, "keep this Node's placement labels, conditions and maintenance taint; off in a container that only serves CSI")
 	fs.StringVar(&o.CSIEndpoint, "csi-endpoint", "", "serve the CSI Node service of disk.vsphere-cloud.io on this socket (unix:///csi/csi.sock); empty turns it off")
 	fs.DurationVar(&o.DeviceWait, "csi-device-wait", 30*time.Second, "how long to wait for an attached disk to appear in the guest")
 	fs.StringVar(&o.SysRoot, "sys-root", "/sys", "the guest's /sys, to rescan disks that grew")
@@ -60,6 +63,12 @@ func (o *Options) Validate() error {
 	}
 	if o.DMIRoot == "" {
 		return fmt.Errorf("--dmi-root: required")
+	}
+	if !o.PlacementAgent && o.CSIEndpoint == "" {
+		return fmt.Errorf("--placement-agent=false: with no --csi-endpoint there is nothing left to do")
+	}
+	if o.DrainOnHostMaintenance && !o.PlacementAgent {
+		return fmt.Errorf("--drain-on-host-maintenance: needs --placement-agent")
 	}
 	if o.CSIEndpoint != "" && o.DevRoot == "" {
 		return fmt.Errorf("--dev-root: required with --csi-endpoint (disks are found under <dev-root>/disk/by-id)")

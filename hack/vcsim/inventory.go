@@ -54,6 +54,8 @@ type VM struct {
 	CPUs       int32  `json:"cpus,omitempty"`
 	MemoryMB   int64  `json:"memoryMB,omitempty"`
 	GuestID    string `json:"guestId,omitempty"`
+	// DiskUUIDDisabled leaves out disk.EnableUUID=TRUE, which node VMs need.
+	DiskUUIDDisabled bool `json:"diskUUIDDisabled,omitempty"`
 }
 
 // Generate describes many similar VMs: <prefix><i>, hostname the same, one IPv4 address
@@ -188,8 +190,10 @@ func createVM(ctx context.Context, m *simulator.Model, c *vim25.Client, finder *
 	spec := types.VirtualMachineConfigSpec{
 		Name: vm.Name, Uuid: vm.UUID, GuestId: orDefault(vm.GuestID, "ubuntu64Guest"),
 		NumCPUs: max(vm.CPUs, 2), MemoryMB: max(vm.MemoryMB, 4096),
-		Files:       &types.VirtualMachineFileInfo{VmPathName: "[" + ds.Name() + "]"},
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: "disk.EnableUUID", Value: "TRUE"}},
+		Files: &types.VirtualMachineFileInfo{VmPathName: "[" + ds.Name() + "]"},
+	}
+	if !vm.DiskUUIDDisabled {
+		spec.ExtraConfig = []types.BaseOptionValue{&types.OptionValue{Key: "disk.EnableUUID", Value: "TRUE"}}
 	}
 	task, err := folders.VmFolder.CreateVM(ctx, spec, pool, host)
 	if err != nil {

@@ -22,6 +22,8 @@ type SimVM struct {
 	Hostname   string   `json:"hostname,omitempty"`
 	IPs        []string `json:"ips,omitempty"`
 	PoweredOff bool     `json:"poweredOff,omitempty"`
+	// DiskUUIDDisabled leaves out disk.EnableUUID=TRUE.
+	DiskUUIDDisabled bool `json:"diskUUIDDisabled,omitempty"`
 }
 
 // SimTag is one tag of a hack/vcsim inventory file.

@@ -123,7 +123,7 @@ func ServiceAccountKubeconfig(ctx context.Context, cp *ControlPlane, namespace, 
 	return path, clientcmd.WriteToFile(*kc, path)
 }
 
-// InstallManifests applies the namespace, CRDs and RBAC of manifests/ and gives the
+// InstallManifests applies the namespace, CRDs, RBAC and CSIDriver of manifests/ and gives the
 // control plane kubeconfigs for the cloud-controller and vsphere-node ServiceAccounts,
 // which StartCloudController and StartNodeAgent then use: a permission missing from the
 // manifests fails the tests.
@@ -134,7 +134,7 @@ func InstallManifests(ctx context.Context, cp *ControlPlane) error {
 	if err := InstallCRDs(ctx, cp); err != nil {
 		return err
 	}
-	if err := ApplyManifests(ctx, cp, "rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml"); err != nil {
+	if err := ApplyManifests(ctx, cp, "rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml", "rbac-csi-controller.yaml", "csidriver.yaml"); err != nil {
 		return err
 	}
 	var err error
