@@ -6,10 +6,10 @@ BIN := $(CURDIR)/bin
 export VSPHERE_CLOUD_CACHE ?= $(HOME)/.cache/vsphere-cloud
 ARTIFACTS ?= $(CURDIR)/_output
 CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
-TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen
+TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
-.PHONY: help build test test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
+.PHONY: help build deps test test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,7 +33,10 @@ test-fuzz: ## Every fuzz target for a few seconds.
 fuzz: ## Every fuzz target for FUZZTIME (default 10m) each.
 	FUZZTIME=$${FUZZTIME:-10m} hack/fuzz.sh
 
-test-e2e: build control-plane ## End-to-end tests on etcd, kube-apiserver and the simulator.
+deps: ## Host tools the volume tests use (xfsprogs), installed with apt-get when missing.
+	hack/install-deps.sh
+
+test-e2e: build control-plane deps ## End-to-end tests on etcd, kube-apiserver and the simulator.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
 	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)'
 

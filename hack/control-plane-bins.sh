@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the pinned etcd, kube-apiserver and CSI sidecars (external-provisioner,
+# Builds the pinned etcd, kube-apiserver, kube-controller-manager and CSI sidecars (external-provisioner,
 # external-attacher, external-resizer) from hack/tools into a cache outside the
 # repository (VSPHERE_CLOUD_CACHE, default ~/.cache/vsphere-cloud) and reuses them when
 # present. Prints one shell assignment per binary (TEST_ETCD=..., TEST_KUBE_APISERVER=...,
@@ -38,8 +38,11 @@ done
 
 etcd="$(build "${tools}/etcd" etcd "${etcd_version}" go.etcd.io/etcd/server/v3 "-s -w")"
 apiserver="$(build "${tools}" kube-apiserver "${kube_version}" k8s.io/kubernetes/cmd/kube-apiserver "-s -w ${vflags}")"
+# Only the volume controllers run (PV binder, attach-detach, expander): no scheduler or kubelet.
+kcm="$(build "${tools}" kube-controller-manager "${kube_version}" k8s.io/kubernetes/cmd/kube-controller-manager "-s -w ${vflags}")"
 echo "TEST_ETCD=${etcd}"
 echo "TEST_KUBE_APISERVER=${apiserver}"
+echo "TEST_KUBE_CONTROLLER_MANAGER=${kcm}"
 
 sidecar() { # name module
 	local dir="${tools}/$1" version

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"k8s.io/client-go/kubernetes"
@@ -13,20 +14,36 @@ import (
 
 	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
-	"github.com/vsphere-cloud/provider/pkg/volumes/controller"
+	volctrl "github.com/vsphere-cloud/provider/pkg/volumes/controller"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
 
 // csiOptions configure the CSI Controller service.
 type csiOptions struct {
-	Endpoint string
+	Endpoint           string
+	OrphanPeriod       time.Duration
+	DeleteOrphansAfter time.Duration
 }
 
 func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
 	fs := fss.FlagSet("csi")
 	fs.StringVar(&o.Endpoint, "csi-endpoint", "", "serve the CSI Controller service of "+volumes.DriverName+
 		" on this socket (unix:///csi/csi.sock) for the CSI sidecars in the same pod; empty turns it off")
+	fs.DurationVar(&o.OrphanPeriod, "csi-orphan-check-period", 10*time.Minute, "how often the "+orphansControllerName+
+		" controller looks for disks made for claims (pvc-*) that no PersistentVolume refers to")
+	fs.DurationVar(&o.DeleteOrphansAfter, "csi-delete-orphans-after", 0, "delete a detached orphaned disk after it stayed orphaned this long "+
+		"(at least 1h); 0, the default, only reports. Turn on only if no other cluster makes pvc-* disks on these datastores")
+}
+
+func (o *csiOptions) validate() error {
+	if o.OrphanPeriod < time.Minute {
+		return fmt.Errorf("--csi-orphan-check-period: %s is below 1m", o.OrphanPeriod)
+	}
+	if o.DeleteOrphansAfter != 0 && o.DeleteOrphansAfter < volctrl.MinOrphanGrace {
+		return fmt.Errorf("--csi-delete-orphans-after: %s is below the minimum %s (0 turns deletion off)", o.DeleteOrphansAfter, volctrl.MinOrphanGrace)
+	}
+	return nil
 }
 
 // sharedInventory is the process's one vsphere.Manager when the CSI service runs. The
@@ -71,7 +88,7 @@ func serveCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
 		}
 		return true
 	}}
-	ctrl := controller.NewController(m)
+	ctrl := volctrl.NewController(m)
 	ctx := klog.NewContext(context.Background(), klog.Background().WithName("csi-controller"))
 	go func() {
 		err := volumes.Serve(ctx, endpoint, func(s *grpc.Server) { volumes.Register(s, id, ctrl, nil) })

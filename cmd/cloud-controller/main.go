@@ -51,7 +51,7 @@ func run() int {
 	fss := cliflag.NamedFlagSets{}
 	csiOpts.addFlags(&fss)
 
-	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(), names.CCMControllerAliases(), fss, wait.NeverStop)
+	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(csiOpts), names.CCMControllerAliases(), fss, wait.NeverStop)
 	cmd.Use = "cloud-controller"
 	runE := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
@@ -60,6 +60,9 @@ func run() int {
 		cfg, err := validateCloudConfig(opts)
 		if err != nil {
 			return err // cli.Run prints it once and exits 1
+		}
+		if err := csiOpts.validate(); err != nil {
+			return err
 		}
 		if csiOpts.Endpoint != "" {
 			m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig)
@@ -99,7 +102,7 @@ func initCloud(c *cloudcontrollerconfig.CompletedConfig) cloudprovider.Interface
 
 // controllerInitializers copies the framework's defaults and gives each controller a
 // client name of its own, so audit logs and RBAC tell them apart.
-func controllerInitializers() map[string]app.ControllerInitFuncConstructor {
+func controllerInitializers(csiOpts *csiOptions) map[string]app.ControllerInitFuncConstructor {
 	out := make(map[string]app.ControllerInitFuncConstructor, len(app.DefaultInitFuncConstructors))
 	for name, c := range app.DefaultInitFuncConstructors {
 		c.InitContext.ClientName = "vsphere-cloud-" + c.InitContext.ClientName
@@ -108,6 +111,10 @@ func controllerInitializers() map[string]app.ControllerInitFuncConstructor {
 	out[placementControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-placement"},
 		Constructor: startPlacement,
+	}
+	out[orphansControllerName] = app.ControllerInitFuncConstructor{
+		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-orphan-disks"},
+		Constructor: startOrphans(csiOpts),
 	}
 	return out
 }

@@ -21,12 +21,17 @@ var (
 		Namespace: "vsphere_cloud", Subsystem: "csi", Name: "missing_disks_total",
 		Help: "Times a disk known to the driver was found missing in vCenter.",
 	})
+	// OrphanDisks is how many disks made for claims no PersistentVolume refers to.
+	OrphanDisks = metrics.NewGauge(&metrics.GaugeOpts{
+		Namespace: "vsphere_cloud", Subsystem: "csi", Name: "orphan_disks",
+		Help: "First Class Disks named pvc-* that no PersistentVolume of this driver refers to.",
+	})
 	registerOnce sync.Once
 )
 
 // RegisterMetrics registers the CSI metrics with the legacy registry (idempotent).
 func RegisterMetrics() {
-	registerOnce.Do(func() { legacyregistry.MustRegister(callDuration, MissingDisks) })
+	registerOnce.Do(func() { legacyregistry.MustRegister(callDuration, MissingDisks, OrphanDisks) })
 }
 
 func observeCall(method string, err error, start time.Time) {
