@@ -68,7 +68,8 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 		t.Fatal(err)
 	}
 	procs = append(procs, sidecars...)
-	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,attachdetach-controller,persistentvolume-expander-controller")
+	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-expander-controller,"+
+		"persistentvolumeclaim-protection-controller,persistentvolume-protection-controller")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +165,12 @@ func TestVolumes(t *testing.T) {
 	core := w.cp.Client.CoreV1()
 	ns := "default"
 	_, err := w.cp.Client.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{
-		ObjectMeta:           metav1.ObjectMeta{Name: "fast"},
-		Provisioner:          volumes.DriverName,
-		Parameters:           map[string]string{volumes.ParamFSType: "ext4"},
+		ObjectMeta:  metav1.ObjectMeta{Name: "fast"},
+		Provisioner: volumes.DriverName,
+		// xfs: this machine's kernel refuses online ext4 growth (resize2fs gets EPERM from
+		// EXT4_IOC_RESIZE_FS even as root), and this class is grown while mounted. ext4 is
+		// formatted and mounted by csi-sanity; both grow through mount-utils' ResizeFs.
+		Parameters:           map[string]string{volumes.ParamFSType: "xfs"},
 		ReclaimPolicy:        ptr.To(v1.PersistentVolumeReclaimDelete),
 		AllowVolumeExpansion: ptr.To(true),
 		VolumeBindingMode:    ptr.To(storagev1.VolumeBindingImmediate),
@@ -217,7 +221,8 @@ func TestVolumes(t *testing.T) {
 	}
 
 	staging, target := filepath.Join(w.dir, "kubelet", "staging"), filepath.Join(w.dir, "kubelet", "pod", "data")
-	volCap := &csi.VolumeCapability{AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{}},
+	// As kubelet does: the PV's fsType goes into the capability.
+	volCap := &csi.VolumeCapability{AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: pv.Spec.CSI.FSType}},
 		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}
 	t.Run("the node formats, stages and publishes the disk", func(t *testing.T) {
 		uuid := va.Status.AttachmentMetadata[volumes.PublishDiskUUID]
@@ -305,13 +310,21 @@ func TestVolumes(t *testing.T) {
 		}
 	})
 
-	t.Run("a node VM without disk.EnableUUID gets an attach error that says how to fix it", func(t *testing.T) {
+	t.Run("a node VM without disk.EnableUUID gets an attach error that says how to fix it, and attaches once fixed", func(t *testing.T) {
 		pv2 := w.bindClaim(t, ns, "data2", "64Mi")
 		w.createPod(t, ns, "app2", "vol-node-1", "data2")
 		va2 := w.waitAttachment(t, pv2.Name, "vol-node-1", func(va *storagev1.VolumeAttachment) bool { return va.Status.AttachError != nil })
 		if msg := va2.Status.AttachError.Message; !strings.Contains(msg, "disk.EnableUUID=TRUE") {
 			t.Errorf("attach error = %q; want it to name disk.EnableUUID=TRUE", msg)
 		}
+		c, err := w.sim.Client(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := framework.SetExtraConfig(ctx, c, "/DC0/vm/vol-node-1", "disk.EnableUUID", "TRUE"); err != nil {
+			t.Fatal(err)
+		}
+		w.waitAttachment(t, pv2.Name, "vol-node-1", func(va *storagev1.VolumeAttachment) bool { return va.Status.Attached })
 		if err := core.Pods(ns).Delete(ctx, "app2", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +335,10 @@ func TestVolumes(t *testing.T) {
 			_, err := core.PersistentVolumes().Get(ctx, pv2.Name, metav1.GetOptions{})
 			return err != nil
 		}) {
-			t.Fatal("PV of the failed attachment was not deleted")
+			t.Fatal("PV was not deleted after detach")
+		}
+		if _, err := w.vc.Disk(ctx, pv2.Spec.CSI.VolumeHandle); !errors.Is(err, vsphere.ErrNotFound) {
+			t.Fatalf("FCD after the claim's deletion: %v, want not found", err)
 		}
 	})
 }

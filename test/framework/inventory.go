@@ -103,3 +103,18 @@ func CreateVM(ctx context.Context, c *vim25.Client, dc, name, uuid string) error
 	}
 	return ptask.Wait(ctx)
 }
+
+// SetExtraConfig sets one advanced setting (extraConfig) of the VM at path, as an
+// administrator would (vSphere wants the VM powered off for disk.EnableUUID; the
+// simulator does not).
+func SetExtraConfig(ctx context.Context, c *vim25.Client, path, key, value string) error {
+	vm, err := FindVM(ctx, c, path)
+	if err != nil {
+		return err
+	}
+	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: key, Value: value}}})
+	if err != nil {
+		return err
+	}
+	return task.Wait(ctx)
+}
