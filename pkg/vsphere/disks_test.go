@@ -30,6 +30,9 @@ func TestCreateDiskIsIdempotentByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// keepAfterDeleteVm is what keeps a volume when its node VM is deleted; vSphere
+	// honours it, govmomi's simulator only records it (deleting a VM there never touches
+	// FCD files), so only the flag can be checked here.
 	if !d1.KeepAfterDeleteVM || d1.File == "" || d1.CapacityMiB != 64 {
 		t.Errorf("disk = %+v: want keepAfterDeleteVm, a file and 64 MiB", d1)
 	}
