@@ -9,6 +9,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
@@ -22,6 +23,8 @@ var _ cloudprovider.Interface = (*Cloud)(nil)
 type Cloud struct {
 	cfg       *config.Config
 	inventory Inventory
+	// lb allocates VIPs (nil when loadBalancer.enabled is false); it starts in Initialize.
+	lb *loadbalancer.Provider
 	// start connects to vCenter; called by Initialize with the framework's client.
 	start func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error
 }
@@ -64,6 +67,7 @@ func register(newCloud func(*config.Config) (*Cloud, error)) {
 // framework calls Initialize, reading credentials through the framework's client.
 func NewFromConfig(cfg *config.Config) *Cloud {
 	c := &Cloud{cfg: cfg}
+	c.lb = newLB(c)
 	c.start = func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error {
 		client, err := b.Client("vsphere-cloud-credentials")
 		if err != nil {
@@ -80,7 +84,31 @@ func NewFromConfig(cfg *config.Config) *Cloud {
 // New returns a provider over an existing inventory (tests, and callers that manage the
 // vsphere.Manager themselves).
 func New(cfg *config.Config, inv Inventory) *Cloud {
-	return &Cloud{cfg: cfg, inventory: inv}
+	c := &Cloud{cfg: cfg, inventory: inv}
+	c.lb = newLB(c)
+	return c
+}
+
+func newLB(c *Cloud) *loadbalancer.Provider {
+	if !c.cfg.LoadBalancer.Enabled {
+		return nil
+	}
+	return loadbalancer.NewProvider(lbInventory{c}, c.cfg.LoadBalancer.LeaseNamespace, c.cfg.LoadBalancer.ServeClassless)
+}
+
+// lbInventory reads the inventory lazily: it exists only after Initialize.
+type lbInventory struct{ c *Cloud }
+
+func (l lbInventory) VMsReporting(ip string) []loadbalancer.VMRef {
+	inv, ok := l.c.inventory.(interface{ VMsByIP(string) []vsphere.VM })
+	if !ok {
+		return nil
+	}
+	var out []loadbalancer.VMRef
+	for _, vm := range inv.VMsByIP(ip) {
+		out = append(out, loadbalancer.VMRef{Name: vm.Name, UUID: vm.UUID})
+	}
+	return out
 }
 
 // Inventory is the inventory the provider answers from, nil before Initialize.
@@ -97,13 +125,21 @@ func (c *Cloud) Initialize(b cloudprovider.ControllerClientBuilder, stop <-chan 
 			log.Info("WARNING: TLS verification of vCenter is turned off (insecureFlag); set caFile or thumbprint", "vcenter", vc.Name)
 		}
 	}
-	if c.start == nil {
-		return
-	}
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), log))
 	go func() { <-stop; cancel() }()
-	if err := c.start(ctx, b); err != nil {
-		log.Error(err, "Cannot start the vSphere inventory; node operations will fail until restart")
+	if c.start != nil {
+		if err := c.start(ctx, b); err != nil {
+			log.Error(err, "Cannot start the vSphere inventory; node operations will fail until restart")
+		}
+	}
+	if c.lb != nil {
+		cfg, err := b.Config("vsphere-cloud-vip")
+		if err == nil {
+			err = c.lb.Start(ctx, cfg)
+		}
+		if err != nil {
+			log.Error(err, "Cannot start VIP allocation; LoadBalancer Services stay pending until restart")
+		}
 	}
 }
 
@@ -113,8 +149,15 @@ func (c *Cloud) InstancesV2() (cloudprovider.InstancesV2, bool) { return &instan
 // Instances is not served: InstancesV2 replaces it.
 func (c *Cloud) Instances() (cloudprovider.Instances, bool) { return nil, false }
 
-// LoadBalancer is not served yet.
-func (c *Cloud) LoadBalancer() (cloudprovider.LoadBalancer, bool) { return nil, false }
+// LoadBalancer allocates VIPs from VIPPools for class-less LoadBalancer Services (unless
+// loadBalancer.serveClassless is false); Services of class vsphere-cloud.io/vip are served
+// by the same allocator's own controller.
+func (c *Cloud) LoadBalancer() (cloudprovider.LoadBalancer, bool) {
+	if c.lb == nil || !c.cfg.LoadBalancer.ServeClassless {
+		return nil, false
+	}
+	return c.lb, true
+}
 
 // Zones is not served: zones come from InstanceMetadata.
 func (c *Cloud) Zones() (cloudprovider.Zones, bool) { return nil, false }

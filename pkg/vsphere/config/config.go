@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -22,6 +23,7 @@ type Config struct {
 	RegionCategory string
 	Nodes          NodeAddressRules
 	Inventory      InventoryConfig
+	LoadBalancer   LoadBalancerConfig
 	// Warnings are problems that do not stop the program (unknown keys, ignored fields).
 	Warnings []string
 }
@@ -52,6 +54,13 @@ type NodeAddressRules struct {
 	ExternalNetworkName    string
 	ExcludeInternalSubnets []netip.Prefix
 	ExcludeExternalSubnets []netip.Prefix
+}
+
+// LoadBalancerConfig is the validated loadBalancer section.
+type LoadBalancerConfig struct {
+	Enabled        bool
+	ServeClassless bool
+	LeaseNamespace string
 }
 
 // InventoryConfig are the inventory cache's timings.
@@ -172,6 +181,14 @@ func (f *File) Resolve() (*Config, error) {
 	}
 	cfg.Nodes = v.nodes(&f.Nodes)
 	cfg.Inventory = v.inventory(&f.Inventory)
+	cfg.LoadBalancer = LoadBalancerConfig{
+		Enabled:        f.LoadBalancer.Enabled == nil || *f.LoadBalancer.Enabled,
+		ServeClassless: f.LoadBalancer.ServeClassless == nil || *f.LoadBalancer.ServeClassless,
+		LeaseNamespace: firstString(f.LoadBalancer.LeaseNamespace, "vsphere-cloud-system"),
+	}
+	if errs := validation.IsDNS1123Label(cfg.LoadBalancer.LeaseNamespace); len(errs) > 0 {
+		v.add("loadBalancer.leaseNamespace", strings.Join(errs, "; "))
+	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,20 @@ type File struct {
 	Nodes Nodes `json:"nodes"`
 	// Inventory tunes the inventory cache (vsphere-cloud's own section).
 	Inventory Inventory `json:"inventory"`
+	// LoadBalancer configures VIPs for LoadBalancer Services (vsphere-cloud's own section).
+	LoadBalancer LoadBalancer `json:"loadBalancer"`
+}
+
+// LoadBalancer configures VIP allocation.
+type LoadBalancer struct {
+	// Enabled turns VIP allocation on (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+	// ServeClassless serves Services without spec.loadBalancerClass too (default true);
+	// Services of class vsphere-cloud.io/vip are always served.
+	ServeClassless *bool `json:"serveClassless,omitempty"`
+	// LeaseNamespace holds the Leases that elect each VIP's announcer (default
+	// vsphere-cloud-system).
+	LeaseNamespace string `json:"leaseNamespace,omitempty"`
 }
 
 // Global holds defaults for every vCenter: every VCenter key, plus two the upstream

@@ -1,0 +1,41 @@
+package loadbalancer
+
+import (
+	"encoding/hex"
+	"net/netip"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+)
+
+// LeaseLabel marks the Leases that elect a VIP's announcer.
+const LeaseLabel = "vsphere-cloud.io/vip"
+
+// LeaseName is the Lease that elects the node announcing ip: vip-10-0-0-7 for IPv4,
+// vip6-<32 hex digits> for IPv6.
+func LeaseName(ip netip.Addr) string {
+	if ip.Is4() {
+		return "vip-" + strings.ReplaceAll(ip.String(), ".", "-")
+	}
+	b := ip.As16()
+	return "vip6-" + hex.EncodeToString(b[:])
+}
+
+// LeaseHolder returns the node holding a Lease, "" when it is free or expired at now.
+func LeaseHolder(l *coordinationv1.Lease, now time.Time) string {
+	if l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+		return ""
+	}
+	if now.After(l.Spec.RenewTime.Add(leaseDuration(l))) {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
+
+func leaseDuration(l *coordinationv1.Lease) time.Duration {
+	if l.Spec.LeaseDurationSeconds == nil {
+		return 0
+	}
+	return time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+}

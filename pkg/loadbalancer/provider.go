@@ -1,0 +1,248 @@
+package loadbalancer
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+)
+
+// Inventory is what allocation needs from vCenter: the VMs whose guests report an address.
+type Inventory interface {
+	VMsReporting(ip string) []VMRef
+}
+
+// VMRef names a VM and its BIOS UUID (lower case).
+type VMRef struct {
+	Name string
+	UUID string
+}
+
+// Provider allocates VIPs. It is the cloudprovider.LoadBalancer for class-less Services
+// and runs the controller for Services of Class. All its state is rebuilt from Services'
+// status when it starts; it answers nothing before that.
+type Provider struct {
+	inv       Inventory
+	namespace string
+	classless bool
+
+	alloc  *Allocator
+	ready  chan struct{}
+	once   sync.Once
+	kube   kubernetes.Interface
+	crc    client.Client
+	queue  workqueue.TypedRateLimitingInterface[string]
+	events record.EventRecorder
+
+	services cacheLister
+	nodes    cacheLister
+	leases   cacheLister
+	nsLabels func(string) labels.Set
+
+	mu       sync.Mutex
+	lastErr  map[string]error // class-less Services' last allocation result
+	nodeUUID map[string]bool  // BIOS UUIDs of Nodes (from providerIDs)
+	nodeIPs  map[string]bool  // Node addresses
+	problems map[string]PoolProblem
+	pools    []Pool
+}
+
+type cacheLister interface {
+	GetByKey(key string) (any, bool, error)
+	List() []any
+}
+
+var _ cloudprovider.LoadBalancer = (*Provider)(nil)
+
+// NewProvider returns a Provider; Start connects it. namespace holds the election Leases;
+// classless serves Services without a loadBalancerClass.
+func NewProvider(inv Inventory, namespace string, classless bool) *Provider {
+	p := &Provider{inv: inv, namespace: namespace, classless: classless, ready: make(chan struct{}), lastErr: map[string]error{}}
+	p.alloc = NewAllocator(nil, p.vmUses)
+	return p
+}
+
+// Start watches Services, Nodes, Namespaces, Leases, VIPPools and NodeVMs, rebuilds the
+// allocations, then serves. It returns at once; it runs until ctx ends.
+func (p *Provider) Start(ctx context.Context, cfg *rest.Config) error {
+	var err error
+	p.once.Do(func() { err = p.start(ctx, cfg) })
+	return err
+}
+
+func (p *Provider) start(ctx context.Context, cfg *rest.Config) error {
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	crCfg := rest.CopyConfig(cfg)
+	crCfg.ContentType = "application/json"
+	sch := runtime.NewScheme()
+	if err := scheme.AddToScheme(sch); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(sch); err != nil {
+		return err
+	}
+	crc, err := client.New(crCfg, client.Options{Scheme: sch})
+	if err != nil {
+		return err
+	}
+	p.kube, p.crc = kube, crc
+	p.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "vsphere-vip"})
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	p.events = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "vsphere-cloud-vip"})
+
+	f := informers.NewSharedInformerFactory(kube, 10*time.Minute)
+	svcInf := f.Core().V1().Services().Informer()
+	nodeInf := f.Core().V1().Nodes().Informer()
+	nsInf := f.Core().V1().Namespaces().Informer()
+	lf := informers.NewSharedInformerFactoryWithOptions(kube, 10*time.Minute, informers.WithNamespace(p.namespace))
+	leaseInf := lf.Coordination().V1().Leases().Informer()
+	p.services, p.nodes, p.leases = svcInf.GetStore(), nodeInf.GetStore(), leaseInf.GetStore()
+	p.nsLabels = func(ns string) labels.Set {
+		obj, ok, _ := nsInf.GetStore().GetByKey(ns)
+		if !ok {
+			return nil
+		}
+		return obj.(*v1.Namespace).Labels
+	}
+	enqueueSvc := func(obj any) {
+		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			p.queue.Add(key)
+		}
+	}
+	_, _ = svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueueSvc, UpdateFunc: func(_, n any) { enqueueSvc(n) }, DeleteFunc: enqueueSvc})
+	_, _ = nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.nodeChanged, UpdateFunc: func(_, n any) { p.nodeChanged(n) }, DeleteFunc: p.nodeChanged})
+	_, _ = leaseInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.leaseChanged, UpdateFunc: func(_, n any) { p.leaseChanged(n) }, DeleteFunc: p.leaseChanged})
+	f.Start(ctx.Done())
+	lf.Start(ctx.Done())
+	go func() {
+		log := klog.FromContext(ctx).WithName("vip")
+		ctx := klog.NewContext(ctx, log)
+		if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, nodeInf.HasSynced, nsInf.HasSynced, leaseInf.HasSynced) {
+			return
+		}
+		p.rebuildNodes()
+		for ctx.Err() == nil {
+			if err := p.refreshPools(ctx); err == nil {
+				break
+			} else {
+				log.Error(err, "Reading VIPPools failed; retrying")
+			}
+			time.Sleep(2 * time.Second)
+		}
+		p.restore(ctx)
+		close(p.ready)
+		log.Info("VIP allocation ready", "pools", len(p.pools))
+		go p.pollPools(ctx)
+		go func() { <-ctx.Done(); p.queue.ShutDown() }()
+		for i := 0; i < 2; i++ {
+			go p.worker(ctx)
+		}
+	}()
+	return nil
+}
+
+// restore records what every served Service holds, before anything is allocated.
+func (p *Provider) restore(ctx context.Context) {
+	n := 0
+	for _, obj := range p.services.List() {
+		svc := obj.(*v1.Service)
+		if !Serves(svc, p.classless) || len(IngressIPs(svc)) == 0 {
+			continue
+		}
+		req, err := RequestFor(svc)
+		if err != nil {
+			req = Request{Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace}
+		}
+		p.alloc.Restore(req, IngressIPs(svc))
+		n++
+	}
+	klog.FromContext(ctx).Info("Rebuilt VIP allocations from Service status", "services", n)
+}
+
+// pollPools re-reads VIPPools: they change rarely, and a List every few seconds costs less
+// than another watch connection per replica.
+func (p *Provider) pollPools(ctx context.Context) {
+	t := time.NewTicker(3 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := p.refreshPools(ctx); err != nil {
+				klog.FromContext(ctx).V(2).Info("Reading VIPPools failed", "err", err)
+			}
+		}
+	}
+}
+
+func (p *Provider) waitReady(ctx context.Context) error {
+	select {
+	case <-p.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("VIP allocation is not ready yet: Services, VIPPools and existing allocations are still being read")
+	}
+}
+
+// vmUses names a VM other than a cluster node's own address that reports ip: node VMs
+// report the VIPs they announce, which are not conflicts.
+func (p *Provider) vmUses(ip netip.Addr) string {
+	if p.inv == nil {
+		return ""
+	}
+	p.mu.Lock()
+	nodeIP := p.nodeIPs[ip.String()]
+	uuids := p.nodeUUID
+	p.mu.Unlock()
+	for _, vm := range p.inv.VMsReporting(ip.String()) {
+		if uuids[vm.UUID] && !nodeIP {
+			continue // a node announcing a VIP
+		}
+		return vm.Name
+	}
+	return ""
+}
+
+func (p *Provider) nodeChanged(any) { p.rebuildNodes() }
+
+func (p *Provider) rebuildNodes() {
+	uuids, ips := map[string]bool{}, map[string]bool{}
+	for _, obj := range p.nodes.List() {
+		n := obj.(*v1.Node)
+		if u, ok := strings.CutPrefix(n.Spec.ProviderID, "vsphere://"); ok {
+			uuids[strings.ToLower(u)] = true
+		}
+		for _, a := range n.Status.Addresses {
+			ips[a.Address] = true
+		}
+	}
+	p.mu.Lock()
+	p.nodeUUID, p.nodeIPs = uuids, ips
+	p.mu.Unlock()
+}
