@@ -130,7 +130,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 		"--service-account-key-file", saPub, "--service-account-signing-key-file", saKey,
 		"--service-cluster-ip-range", "10.96.0.0/16", "--enable-priority-and-fairness=false",
 		"--max-requests-inflight", "2000", "--max-mutating-requests-inflight", "1000",
-		"--disable-admission-plugins", "ServiceAccount", "--endpoint-reconciler-type", "none", "--v", "1")
+		"--disable-admission-plugins", "ServiceAccount", "--endpoint-reconciler-type", "none", "--allow-privileged=true", "--v", "1")
 	if err != nil {
 		cp.Stop()
 		return nil, err
