@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/pflag"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +24,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer/announce"
 	"github.com/vsphere-cloud/provider/pkg/placement/agent"
 )
 
@@ -68,8 +70,9 @@ func run(args []string) error {
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
-			&v1.Node{}:         {Field: own},
-			&v1alpha1.NodeVM{}: {Field: own},
+			&v1.Node{}:              {Field: own},
+			&v1alpha1.NodeVM{}:      {Field: own},
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{opts.VIPLeaseNamespace: {}}},
 		}},
 	})
 	if err != nil {
@@ -93,6 +96,15 @@ func run(args []string) error {
 			if err := mgr.Add(manager.RunnableFunc(r.RunDrain)); err != nil {
 				return err
 			}
+		}
+	}
+	if opts.VIPAnnounce {
+		a := announce.New(announce.Config{
+			NodeName: opts.NodeName, Namespace: opts.VIPLeaseNamespace, Client: mgr.GetClient(),
+			Dataplane: announce.Kernel{}, Interface: opts.VIPInterface, LeaseDuration: opts.VIPLeaseDuration,
+		})
+		if err := mgr.Add(manager.RunnableFunc(a.Run)); err != nil {
+			return err
 		}
 	}
 	if opts.CSIEndpoint != "" {

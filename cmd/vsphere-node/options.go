@@ -37,6 +37,15 @@ type Options struct {
 	DeviceWait time.Duration
 	// SysRoot is the guest's /sys, to rescan grown disks.
 	SysRoot string
+	// VIPAnnounce elects and announces LoadBalancer VIPs from this node.
+	VIPAnnounce bool
+	// VIPInterface carries every VIP; empty: the interface whose MAC is the VM's NIC on the
+	// VIP pool's network.
+	VIPInterface string
+	// VIPLeaseNamespace holds the VIP Leases.
+	VIPLeaseNamespace string
+	// VIPLeaseDuration is how long a silent leader keeps a VIP.
+	VIPLeaseDuration time.Duration
 }
 
 // AddFlags registers the options' flags.
@@ -54,6 +63,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CSIEndpoint, "csi-endpoint", "", "serve the CSI Node service of disk.vsphere-cloud.io on this socket (unix:///csi/csi.sock); empty turns it off")
 	fs.DurationVar(&o.DeviceWait, "csi-device-wait", 30*time.Second, "how long to wait for an attached disk to appear in the guest")
 	fs.StringVar(&o.SysRoot, "sys-root", "/sys", "the guest's /sys, to rescan disks that grew")
+	fs.BoolVar(&o.VIPAnnounce, "vip-announce", false, "elect (one Lease per VIP) and announce LoadBalancer VIPs from this node; needs host networking, CAP_NET_ADMIN and CAP_NET_RAW")
+	fs.StringVar(&o.VIPInterface, "vip-interface", "", "interface for every VIP; empty: the one whose MAC is the VM's NIC on the VIPPool's network")
+	fs.StringVar(&o.VIPLeaseNamespace, "vip-lease-namespace", "vsphere-cloud-system", "namespace of the VIP Leases (cloud-controller's loadBalancer.leaseNamespace)")
+	fs.DurationVar(&o.VIPLeaseDuration, "vip-lease-duration", 2*time.Second, "how long a silent leader keeps a VIP: the failover time after a node dies")
 }
 
 // Validate checks the options; messages name the flag.
@@ -64,8 +77,11 @@ func (o *Options) Validate() error {
 	if o.DMIRoot == "" {
 		return fmt.Errorf("--dmi-root: required")
 	}
-	if !o.PlacementAgent && o.CSIEndpoint == "" {
-		return fmt.Errorf("--placement-agent=false: with no --csi-endpoint there is nothing left to do")
+	if !o.PlacementAgent && o.CSIEndpoint == "" && !o.VIPAnnounce {
+		return fmt.Errorf("--placement-agent=false: with no --csi-endpoint and no --vip-announce there is nothing left to do")
+	}
+	if o.VIPAnnounce && (o.VIPLeaseDuration < time.Second || o.VIPLeaseDuration%time.Second != 0) {
+		return fmt.Errorf("--vip-lease-duration: %s must be whole seconds, at least 1s", o.VIPLeaseDuration)
 	}
 	if o.DrainOnHostMaintenance && !o.PlacementAgent {
 		return fmt.Errorf("--drain-on-host-maintenance: needs --placement-agent")

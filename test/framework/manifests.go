@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -39,6 +41,7 @@ var resources = map[string]struct {
 	"PodDisruptionBudget":      {schema.GroupVersionResource{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"}, true},
 	"CSIDriver":                {schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "csidrivers"}, false},
 	"StorageClass":             {schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"}, false},
+	"VIPPool":                  {schema.GroupVersionResource{Group: "vsphere-cloud.io", Version: "v1alpha1", Resource: "vippools"}, false},
 }
 
 // KustomizationResources lists the files manifests/kustomization.yaml names, in order.
@@ -99,7 +102,13 @@ func ApplyManifests(ctx context.Context, cp *ControlPlane, files ...string) erro
 		if r.namespaced {
 			ri = dyn.Resource(r.gvr).Namespace(o.GetNamespace())
 		}
-		if _, err := ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "vsphere-cloud-e2e", Force: true}); err != nil {
+		var err error
+		// A kind from a CRD applied just before is served once the CRD is established.
+		WaitFor(15*time.Second, 100*time.Millisecond, func() bool {
+			_, err = ri.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: "vsphere-cloud-e2e", Force: true})
+			return !apierrors.IsNotFound(err)
+		})
+		if err != nil {
 			return fmt.Errorf("applying %s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 	}

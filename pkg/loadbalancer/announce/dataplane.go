@@ -1,0 +1,95 @@
+package announce
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/mdlayher/arp"
+	"github.com/mdlayher/ndp"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Dataplane puts addresses on interfaces and announces them. The kernel implementation
+// needs CAP_NET_ADMIN (addresses) and CAP_NET_RAW (ARP and NDP packets).
+type Dataplane interface {
+	Add(ifname string, ip netip.Addr) error
+	Remove(ifname string, ip netip.Addr) error
+	// Announce tells the segment that ip is at this interface's MAC.
+	Announce(ifname string, ip netip.Addr) error
+}
+
+// Kernel is the Dataplane of the running kernel.
+type Kernel struct{}
+
+func addrFor(ifname string, ip netip.Addr) (netlink.Link, *netlink.Addr, error) {
+	link, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return nil, nil, fmt.Errorf("interface %s: %w", ifname, err)
+	}
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: ip.AsSlice(), Mask: net.CIDRMask(ip.BitLen(), ip.BitLen())}}
+	if ip.Is6() {
+		a.Flags = unix.IFA_F_NODAD // answer at once; the address is unique by allocation
+	}
+	return link, a, nil
+}
+
+// Add puts ip/32 (or /128) on the interface; an address already there is fine.
+func (Kernel) Add(ifname string, ip netip.Addr) error {
+	link, a, err := addrFor(ifname, ip)
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrAdd(link, a); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("adding %s to %s: %w", ip, ifname, err)
+	}
+	return nil
+}
+
+// Remove takes ip off the interface; an address not there is fine.
+func (Kernel) Remove(ifname string, ip netip.Addr) error {
+	link, a, err := addrFor(ifname, ip)
+	if err != nil {
+		return err
+	}
+	if err := netlink.AddrDel(link, a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("removing %s from %s: %w", ip, ifname, err)
+	}
+	return nil
+}
+
+// Announce sends a gratuitous ARP request (IPv4) or an unsolicited neighbour
+// advertisement with the override flag (IPv6) to every host on the segment.
+func (Kernel) Announce(ifname string, ip netip.Addr) error {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return fmt.Errorf("interface %s: %w", ifname, err)
+	}
+	if ip.Is4() {
+		c, err := arp.Dial(ifi)
+		if err != nil {
+			return fmt.Errorf("ARP on %s: %w", ifname, err)
+		}
+		defer c.Close()
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		p, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, ip.AsSlice(), bcast, ip.AsSlice())
+		if err != nil {
+			return err
+		}
+		return c.WriteTo(p, bcast)
+	}
+	c, _, err := ndp.Listen(ifi, ndp.LinkLocal)
+	if err != nil {
+		return fmt.Errorf("NDP on %s: %w", ifname, err)
+	}
+	defer c.Close()
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: ip, Options: []ndp.Option{
+		&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: ifi.HardwareAddr},
+	}}
+	return c.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes())
+}
