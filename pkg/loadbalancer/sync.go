@@ -194,6 +194,7 @@ func (p *Provider) writeConditions(ctx context.Context, svc *v1.Service, allocEr
 	if equality.Semantic.DeepEqual(orig, &svc.Status) {
 		return nil
 	}
+	klog.FromContext(ctx).V(3).Info("Updating Service conditions", "service", klog.KObj(svc), "conditions", svc.Status.Conditions)
 	_, err := p.kube.CoreV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -211,6 +212,7 @@ func (p *Provider) announced(ctx context.Context, svc *v1.Service) (metav1.Condi
 		if ok {
 			holder = LeaseHolder(obj.(*coordinationv1.Lease), time.Now())
 		}
+		klog.FromContext(ctx).V(4).Info("VIP announcer", "vip", ip, "leaseFound", ok, "holder", holder)
 		if holder == "" {
 			all = false
 			parts = append(parts, ip.String()+" is not announced by any node")

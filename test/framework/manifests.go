@@ -158,3 +158,18 @@ func InstallManifests(ctx context.Context, cp *ControlPlane) error {
 
 // Namespace is the manifests' namespace.
 const Namespace = "vsphere-cloud-system"
+
+// KubeconfigVia copies a kubeconfig with the API server reached at server (a forwarder)
+// while still verifying the serving certificate's 127.0.0.1 identity.
+func KubeconfigVia(path, server string) (string, error) {
+	kc, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range kc.Clusters {
+		c.Server = "https://" + server
+		c.TLSServerName = "127.0.0.1"
+	}
+	out := strings.TrimSuffix(path, ".kubeconfig") + "-via-" + strings.NewReplacer(".", "-", ":", "-").Replace(server) + ".kubeconfig"
+	return out, clientcmd.WriteToFile(*kc, out)
+}

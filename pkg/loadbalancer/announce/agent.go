@@ -56,7 +56,9 @@ type observation struct {
 
 // Agent announces the VIPs this node wins.
 type Agent struct {
-	cfg       Config
+	cfg Config
+	// cleaned is true once stale VIPs (left by a previous run that died) were removed.
+	cleaned   bool
 	held      map[netip.Addr]*held
 	observed  map[string]observation
 	freeSince map[netip.Addr]time.Time
@@ -113,6 +115,9 @@ func (a *Agent) step(ctx context.Context) {
 		wants = nil // keep what is held; renewals below still run
 	}
 	nodeOK, why, nvm := a.nodeEligible(ctx)
+	if !a.cleaned && err == nil {
+		a.cleanStale(ctx, wants, nvm, now)
+	}
 	for ip, w := range wants {
 		var lease coordinationv1.Lease
 		err := a.cfg.Client.Get(ctx, client.ObjectKey{Namespace: a.cfg.Namespace, Name: loadbalancer.LeaseName(ip)}, &lease)
@@ -389,6 +394,25 @@ func (a *Agent) announceDue(ctx context.Context, now time.Time) {
 			h.announced = h.announced[1:]
 			if err := a.cfg.Dataplane.Announce(h.ifname, ip); err != nil {
 				klog.FromContext(ctx).Error(err, "Announcing VIP failed", "vip", ip)
+			}
+		}
+	}
+}
+
+// cleanStale removes, once after start, VIPs this node carries but does not lead: a
+// previous run that was killed could not remove them, and two nodes answering ARP for one
+// address would make it flap.
+func (a *Agent) cleanStale(ctx context.Context, wants map[netip.Addr]want, nvm *v1alpha1.NodeVM, now time.Time) {
+	a.cleaned = true
+	for ip, w := range wants {
+		var lease coordinationv1.Lease
+		err := a.cfg.Client.Get(ctx, client.ObjectKey{Namespace: a.cfg.Namespace, Name: loadbalancer.LeaseName(ip)}, &lease)
+		if err == nil && ptr.Deref(lease.Spec.HolderIdentity, "") == a.cfg.NodeName {
+			continue // ours: keep serves it again
+		}
+		if ifname := a.interfaceFor(w.pool.Network, nvm); ifname != "" {
+			if err := a.cfg.Dataplane.Remove(ifname, ip); err == nil {
+				klog.FromContext(ctx).V(2).Info("Removed VIP left by a previous run", "vip", ip, "interface", ifname)
 			}
 		}
 	}

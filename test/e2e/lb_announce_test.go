@@ -1,0 +1,277 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/test/framework"
+)
+
+// vipLAN is three node namespaces and a client namespace on one bridge, a TCP listener
+// in each node namespace standing in for kube-proxy (it answers with the node's name),
+// and a vsphere-node agent per node namespace announcing VIPs.
+type vipLAN struct {
+	seg    *framework.Segment
+	agents map[string]*framework.Process
+	macs   map[string]string
+	kc     string
+	dir    string
+	probe  *prober
+	// t is the announcement test's: agents restarted in a subtest outlive it.
+	t *testing.T
+}
+
+func startVIPLAN(t *testing.T, w *lbWorld) *vipLAN {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("VIP announcement needs root: it creates network namespaces, a bridge and veth pairs")
+	}
+	ctx := context.Background()
+	seg, err := framework.NewSegment("brvip", "10.77.0.1", 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(seg.Close)
+	l := &vipLAN{seg: seg, agents: map[string]*framework.Process{}, macs: map[string]string{}, dir: w.dir, t: t}
+	for i, n := range w.nodes {
+		// The VM's NIC MAC from its NodeVM: the agent finds the VIP's interface by it.
+		var nvm v1alpha1.NodeVM
+		if !framework.WaitFor(30*time.Second, 200*time.Millisecond, func() bool {
+			return w.crc.Get(ctx, client.ObjectKey{Name: n}, &nvm) == nil && len(nvm.Status.NICs) > 0
+		}) {
+			t.Fatalf("NodeVM %s has no NICs", n)
+		}
+		l.macs[n] = strings.ToLower(nvm.Status.NICs[0].MAC)
+		if err := seg.AddNamespace(nsOf(n), fmt.Sprintf("10.77.0.%d", 11+i), l.macs[n]); err != nil {
+			t.Fatal(err)
+		}
+		helper(t, seg, nsOf(n), "E2E_HELPER=echo", "E2E_NAME="+n, "E2E_LISTEN=:8080")
+	}
+	if err := seg.AddNamespace("vipc", "10.77.0.100", ""); err != nil {
+		t.Fatal(err)
+	}
+	api := strings.TrimPrefix(w.cp.Config.Host, "https://")
+	fwd, err := framework.StartForward("10.77.0.1:0", api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fwd.Close)
+	if l.kc, err = framework.KubeconfigVia(w.cp.NodeKubeconfig, fwd.Addr()); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range w.nodes {
+		l.startAgent(t, n)
+	}
+	return l
+}
+
+func nsOf(node string) string { return "vipn-" + strings.TrimPrefix(node, "lb-node-") }
+
+func (l *vipLAN) startAgent(t *testing.T, node string) {
+	t.Helper()
+	p, err := framework.Start(l.dir, "vip-agent-"+node, "ip", "netns", "exec", nsOf(node), filepath.Join(framework.BinDir(), "vsphere-node"),
+		"--node-name="+node, "--kubeconfig="+l.kc, "--placement-agent=false", "--vip-announce",
+		"--dmi-root=/nonexistent", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--v=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.agents[node] = p
+	t.Cleanup(p.Stop)
+}
+
+// helper runs this test binary as a helper process inside a namespace.
+func helper(t *testing.T, seg *framework.Segment, ns string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := seg.Command(ns, os.Args[0])
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// prober records the client's view: one answer (node name or "-") every 50 ms.
+type prober struct {
+	mu      sync.Mutex
+	answers []answer
+}
+
+type answer struct {
+	at   time.Time
+	node string
+}
+
+func startProber(t *testing.T, seg *framework.Segment, target string) *prober {
+	t.Helper()
+	cmd := seg.Command("vipc", os.Args[0])
+	cmd.Env = append(os.Environ(), "E2E_HELPER=probe", "E2E_TARGET="+target)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	p := &prober{}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) != 2 {
+				continue
+			}
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			p.mu.Lock()
+			p.answers = append(p.answers, answer{at: time.Unix(0, ns), node: f[1]})
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+// since returns the answers after t.
+func (p *prober) since(t time.Time) []answer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []answer
+	for _, a := range p.answers {
+		if a.at.After(t) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// waitAnswer waits for an answer after t from a node other than not ("" for any).
+func (p *prober) waitAnswer(t *testing.T, after time.Time, not string, d time.Duration) answer {
+	t.Helper()
+	var got answer
+	if !framework.WaitFor(d, 20*time.Millisecond, func() bool {
+		for _, a := range p.since(after) {
+			if a.node != "-" && a.node != not {
+				got = a
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no answer from a node other than %q within %s", not, d)
+	}
+	return got
+}
+
+// longestGap is the longest run of failed probes between from and to.
+func (p *prober) longestGap(from, to time.Time) time.Duration {
+	var gap, longest time.Duration
+	var last time.Time
+	for _, a := range p.since(from) {
+		if a.at.After(to) {
+			break
+		}
+		if a.node == "-" {
+			if !last.IsZero() {
+				gap += a.at.Sub(last)
+			}
+		} else {
+			gap = 0
+		}
+		last = a.at
+		longest = max(longest, gap)
+	}
+	return longest
+}
+
+// announcer waits for the Service's Announced condition and returns the node it names.
+func announcer(t *testing.T, w *lbWorld, svc string, not string) string {
+	t.Helper()
+	var node string
+	w.waitService(t, svc, "not announced by a node other than "+not, func(s *v1.Service) bool {
+		c := condition(s, loadbalancer.ConditionAnnounced)
+		if c == nil || c.Status != metav1.ConditionTrue {
+			return false
+		}
+		for _, n := range w.nodes {
+			if strings.Contains(c.Message, "node "+n+" on ESXi host ") && n != not {
+				node = n
+				return true
+			}
+		}
+		return false
+	})
+	return node
+}
+
+func testAnnouncement(t *testing.T, w *lbWorld) {
+	l := startVIPLAN(t, w)
+	const vip = "10.77.0.200"
+	leader := announcer(t, w, "web", "")
+	if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return l.seg.HasAddress(nsOf(leader), vip) }) {
+		t.Fatalf("the announcing node %s does not carry %s", leader, vip)
+	}
+	l.probe = startProber(t, l.seg, vip+":8080")
+	start := time.Now()
+	if a := l.probe.waitAnswer(t, start, "", 20*time.Second); a.node != leader {
+		t.Fatalf("the client reached %s, want the announcing node %s", a.node, leader)
+	}
+	if mac := l.seg.Neighbor("vipc", vip); mac != l.macs[leader] {
+		t.Fatalf("the client's ARP entry for %s is %q, want the leader's MAC %s", vip, mac, l.macs[leader])
+	}
+
+	t.Run("the leader's agent is killed: another node takes over", func(t *testing.T) {
+		killed := time.Now()
+		l.agents[leader].Kill()
+		a := l.probe.waitAnswer(t, killed, leader, 20*time.Second)
+		failover := a.at.Sub(killed)
+		fmt.Printf("BENCH vip_failover_seconds %.2f s\n", failover.Seconds())
+		t.Logf("failover %s: %s -> %s", failover.Round(10*time.Millisecond), leader, a.node)
+		if mac := l.seg.Neighbor("vipc", vip); mac != l.macs[a.node] {
+			t.Errorf("after failover the client's ARP entry is %q, want %s's %s", mac, a.node, l.macs[a.node])
+		}
+		if got := announcer(t, w, "web", leader); got != a.node {
+			t.Errorf("Announced names %s, the client reaches %s", got, a.node)
+		}
+		// The killed node's agent comes back and takes the stale address off.
+		l.startAgent(l.t, leader)
+		if !framework.WaitFor(15*time.Second, 100*time.Millisecond, func() bool { return !l.seg.HasAddress(nsOf(leader), vip) }) {
+			t.Errorf("restarted %s still carries %s", leader, vip)
+		}
+		leader = a.node
+	})
+
+	t.Run("the leader's ESXi host goes into maintenance: planned handover", func(t *testing.T) {
+		var nvm v1alpha1.NodeVM
+		if err := w.crc.Get(context.Background(), client.ObjectKey{Name: leader}, &nvm); err != nil {
+			t.Fatal(err)
+		}
+		begin := time.Now()
+		if err := w.sim.SetHostMaintenance(context.Background(), nvm.Status.Host.Name, true); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.sim.SetHostMaintenance(context.Background(), nvm.Status.Host.Name, false) })
+		a := l.probe.waitAnswer(t, begin, leader, 30*time.Second)
+		time.Sleep(500 * time.Millisecond)
+		gap := l.probe.longestGap(begin, a.at.Add(400*time.Millisecond))
+		fmt.Printf("BENCH vip_handover_unreachable_seconds %.2f s\n", gap.Seconds())
+		t.Logf("planned handover %s -> %s (host %s), client unreachable for %s", leader, a.node, nvm.Status.Host.Name, gap)
+		if l.seg.HasAddress(nsOf(leader), vip) {
+			t.Errorf("%s still carries %s after handing it over", leader, vip)
+		}
+	})
+}

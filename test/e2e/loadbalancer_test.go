@@ -1,0 +1,288 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/test/framework"
+)
+
+// lbWorld: control plane, simulator with three node VMs on three hosts and one database
+// VM whose address lies inside the pool, and cloud-controller with the service and
+// placement controllers.
+type lbWorld struct {
+	dir   string
+	cp    *framework.ControlPlane
+	sim   *framework.Simulator
+	ccm   *framework.Process
+	crc   client.Client
+	conf  string
+	nodes []string
+	// t is the whole test's: processes started in a subtest outlive it.
+	t *testing.T
+}
+
+const lbNodes = 3
+
+func startLBWorld(t *testing.T) *lbWorld {
+	t.Helper()
+	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: lbNodes}
+	w := &lbWorld{t: t}
+	for i := range lbNodes {
+		name := fmt.Sprintf("lb-node-%d", i)
+		w.nodes = append(w.nodes, name)
+		inv.VMs = append(inv.VMs, framework.SimVM{Name: name, UUID: framework.TestUUID(name), Hostname: name, IPs: []string{fmt.Sprintf("10.77.0.%d", 11+i)}})
+	}
+	inv.VMs = append(inv.VMs, framework.SimVM{Name: "db-0", UUID: framework.TestUUID("db-0"), IPs: []string{"10.77.0.201"}})
+	w.dir, w.cp, w.sim = startWorld(t, "loadbalancer", inv)
+	ctx := context.Background()
+	if err := framework.EnsureCredentials(ctx, w.cp, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	w.conf = framework.CloudConfig("127.0.0.1", w.sim.Port, w.sim.CAFile, "inventory:\n  maxWait: 2s\n  freshness: 6s\n")
+	w.startCCM()
+	var err error
+	if w.crc, err = client.New(w.cp.Config, client.Options{Scheme: scheme(t)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range w.nodes {
+		if err := framework.RegisterNode(ctx, w.cp.Client, n, framework.TestUUID(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func (w *lbWorld) startCCM() {
+	t := w.t
+	t.Helper()
+	ccm, err := framework.StartCloudController(w.cp, "cloud-controller", w.conf,
+		"--controllers=cloud-node,cloud-node-lifecycle,service,vsphere-placement", "--node-monitor-period=2s", "--v=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ccm = ccm
+	t.Cleanup(func() {
+		ccm.Stop()
+		if ccm.LogContains(framework.SimPassword) {
+			t.Error("the vCenter password appears in cloud-controller's log")
+		}
+	})
+}
+
+func (w *lbWorld) pool(t *testing.T, name string, addrs ...string) {
+	t.Helper()
+	p := &v1alpha1.VIPPool{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.VIPPoolSpec{Addresses: addrs, Network: "VM Network"}}
+	if err := w.crc.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type svcOpt func(*v1.Service)
+
+func withPort(proto v1.Protocol, port int32) svcOpt {
+	return func(s *v1.Service) {
+		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: fmt.Sprintf("p%d", port), Protocol: proto, Port: port, TargetPort: intstr.FromInt32(port)})
+	}
+}
+func withAnnotation(k, v string) svcOpt {
+	return func(s *v1.Service) { s.Annotations[k] = v }
+}
+func withClass(c string) svcOpt { return func(s *v1.Service) { s.Spec.LoadBalancerClass = ptr.To(c) } }
+
+func (w *lbWorld) service(t *testing.T, name string, opts ...svcOpt) {
+	t.Helper()
+	s := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Annotations: map[string]string{}},
+		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": name}}}
+	for _, o := range opts {
+		o(s)
+	}
+	if len(s.Spec.Ports) == 0 {
+		withPort(v1.ProtocolTCP, 8080)(s)
+	}
+	if _, err := w.cp.Client.CoreV1().Services("default").Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitService waits for the Service to satisfy ok and returns it.
+func (w *lbWorld) waitService(t *testing.T, name, what string, ok func(*v1.Service) bool) *v1.Service {
+	t.Helper()
+	var s *v1.Service
+	if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool {
+		var err error
+		s, err = w.cp.Client.CoreV1().Services("default").Get(context.Background(), name, metav1.GetOptions{})
+		return err == nil && ok(s)
+	}) {
+		t.Fatalf("Service %s: %s; status %+v\ncloud-controller log tail:\n%s", name, what, s.Status, w.ccm.Tail(3000))
+	}
+	return s
+}
+
+func ingress(s *v1.Service) string {
+	var ips []string
+	for _, in := range s.Status.LoadBalancer.Ingress {
+		ips = append(ips, in.IP)
+	}
+	return strings.Join(ips, ",")
+}
+
+func condition(s *v1.Service, typ string) *metav1.Condition {
+	return meta.FindStatusCondition(s.Status.Conditions, typ)
+}
+
+func (w *lbWorld) hasEvent(name, reason string) bool {
+	evs, err := w.cp.Client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+	if err != nil {
+		return false
+	}
+	for _, e := range evs.Items {
+		if e.Reason == reason || strings.Contains(e.Message, reason) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLoadBalancer(t *testing.T) {
+	w := startLBWorld(t)
+	ctx := context.Background()
+	w.pool(t, "lan", "10.77.0.200-10.77.0.205")
+
+	t.Run("a class-less Service gets the first free address, ipMode VIP, and Allocated", func(t *testing.T) {
+		w.service(t, "web", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolTCP, 8080))
+		s := w.waitService(t, "web", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		if ingress(s) != "10.77.0.200" || s.Status.LoadBalancer.Ingress[0].IPMode == nil || *s.Status.LoadBalancer.Ingress[0].IPMode != v1.LoadBalancerIPModeVIP {
+			t.Fatalf("ingress = %+v, want 10.77.0.200 with ipMode VIP", s.Status.LoadBalancer.Ingress)
+		}
+		s = w.waitService(t, "web", "no Allocated condition", func(s *v1.Service) bool { return condition(s, loadbalancer.ConditionAllocated) != nil })
+		if c := condition(s, loadbalancer.ConditionAllocated); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "VIPPool lan") {
+			t.Errorf("Allocated = %+v", c)
+		}
+	})
+
+	t.Run("Services with one sharing key and other ports share the address; clashing ports stay pending", func(t *testing.T) {
+		w.service(t, "dns", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolUDP, 53))
+		s := w.waitService(t, "dns", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		if ingress(s) != "10.77.0.200" {
+			t.Errorf("dns got %s, want the shared 10.77.0.200", ingress(s))
+		}
+		w.service(t, "web-clash", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolTCP, 8080))
+		w.waitService(t, "web-clash", "no SharingConflict condition", func(s *v1.Service) bool {
+			c := condition(s, loadbalancer.ConditionAllocated)
+			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && ingress(s) == ""
+		})
+		if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return w.hasEvent("web-clash", loadbalancer.ReasonSharingConflict) }) {
+			t.Error("no Event names the sharing conflict")
+		}
+	})
+
+	t.Run("an address a VM uses, or one outside every pool, is never handed out", func(t *testing.T) {
+		w.service(t, "wants-db-ip", withAnnotation(loadbalancer.AnnotationIPs, "10.77.0.201"))
+		w.waitService(t, "wants-db-ip", "no AddressUsedByVM condition", func(s *v1.Service) bool {
+			c := condition(s, loadbalancer.ConditionAllocated)
+			return c != nil && c.Reason == loadbalancer.ReasonUsedByVM && strings.Contains(c.Message, "db-0")
+		})
+		w.service(t, "outside", withAnnotation(loadbalancer.AnnotationIPs, "192.168.9.9"))
+		w.waitService(t, "outside", "no AddressNotInPool condition", func(s *v1.Service) bool {
+			c := condition(s, loadbalancer.ConditionAllocated)
+			return c != nil && c.Reason == loadbalancer.ReasonNotInPool
+		})
+		// Automatic allocation skips the VM's address too.
+		w.service(t, "next")
+		if s := w.waitService(t, "next", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }); ingress(s) != "10.77.0.202" {
+			t.Errorf("next got %s, want 10.77.0.202 (10.77.0.201 is db-0's)", ingress(s))
+		}
+	})
+
+	t.Run("a Service of class vsphere-cloud.io/vip is served by our controller and releases on delete", func(t *testing.T) {
+		w.service(t, "classy", withClass(loadbalancer.Class))
+		s := w.waitService(t, "classy", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		if ingress(s) != "10.77.0.203" || !contains(s.Finalizers, loadbalancer.Finalizer) {
+			t.Fatalf("classy: ingress %s, finalizers %v", ingress(s), s.Finalizers)
+		}
+		if err := w.cp.Client.CoreV1().Services("default").Delete(ctx, "classy", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !framework.WaitFor(20*time.Second, 100*time.Millisecond, func() bool {
+			_, err := w.cp.Client.CoreV1().Services("default").Get(ctx, "classy", metav1.GetOptions{})
+			return err != nil
+		}) {
+			t.Fatal("the finalizer was not removed")
+		}
+	})
+
+	t.Run("overlapping and malformed pools are reported, and disturb no Service", func(t *testing.T) {
+		w.pool(t, "overlap", "10.77.0.204-10.77.0.210")
+		w.pool(t, "bad", "10.77.1.0/33")
+		for name, reason := range map[string]string{"overlap": v1alpha1.ReasonOverlap, "bad": v1alpha1.ReasonInvalidRange} {
+			if !framework.WaitFor(20*time.Second, 200*time.Millisecond, func() bool {
+				var p v1alpha1.VIPPool
+				if err := w.crc.Get(ctx, client.ObjectKey{Name: name}, &p); err != nil {
+					return false
+				}
+				c := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionPoolValid)
+				return c != nil && c.Status == metav1.ConditionFalse && c.Reason == reason
+			}) {
+				t.Errorf("VIPPool %s is not reported %s", name, reason)
+			}
+		}
+		var lan v1alpha1.VIPPool
+		if err := w.crc.Get(ctx, client.ObjectKey{Name: "lan"}, &lan); err != nil || lan.Status.Used != 2 || lan.Status.Free != 4 {
+			t.Errorf("lan status = %+v, %v; want 2 used (web+dns share one, next), 4 free", lan.Status, err)
+		}
+		if s := w.waitService(t, "web", "lost its address", func(s *v1.Service) bool { return true }); ingress(s) != "10.77.0.200" {
+			t.Errorf("web now has %q", ingress(s))
+		}
+	})
+
+	t.Run("after a restart, allocations are rebuilt from Service status", func(t *testing.T) {
+		w.ccm.Stop()
+		w.startCCM()
+		w.service(t, "after-restart")
+		s := w.waitService(t, "after-restart", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		if got := ingress(s); got == "10.77.0.200" || got == "10.77.0.202" || got == "10.77.0.201" {
+			t.Fatalf("after-restart got %s, which is taken", got)
+		}
+	})
+
+	if t.Failed() {
+		return
+	}
+	t.Run("announcement", func(t *testing.T) { testAnnouncement(t, w) })
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func scheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
