@@ -28,7 +28,7 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 		return nil, err
 	}
 	key := svc.Namespace + "/" + svc.Name
-	ips, err := p.assign(svc)
+	ips, err := p.assign(ctx, svc)
 	p.mu.Lock()
 	p.lastErr[key] = err
 	p.mu.Unlock()

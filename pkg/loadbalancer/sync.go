@@ -135,7 +135,7 @@ func (p *Provider) syncService(ctx context.Context, key string) error {
 			}
 		}
 		var ips []netip.Addr
-		ips, allocErr = p.assign(svc)
+		ips, allocErr = p.assign(ctx, svc)
 		if allocErr == nil {
 			svc.Status.LoadBalancer = *StatusFor(ips)
 		}
@@ -147,12 +147,18 @@ func (p *Provider) syncService(ctx context.Context, key string) error {
 	return p.writeConditions(ctx, svc, allocErr)
 }
 
-// assign allocates for svc and records the outcome as an Event when it fails.
-func (p *Provider) assign(svc *v1.Service) ([]netip.Addr, error) {
+// assign allocates for svc and records the outcome as an Event when it fails. A failure
+// that a pool created a moment ago would fix re-reads the pools once first.
+func (p *Provider) assign(ctx context.Context, svc *v1.Service) ([]netip.Addr, error) {
 	req, err := RequestFor(svc)
 	var ips []netip.Addr
 	if err == nil {
 		ips, err = p.alloc.Assign(req)
+		if r := reasonOf(err); r == ReasonNoPool || r == ReasonNotInPool || r == ReasonExhausted {
+			if p.refreshPools(ctx) == nil {
+				ips, err = p.alloc.Assign(req)
+			}
+		}
 	}
 	if err != nil {
 		p.events.Eventf(svc, v1.EventTypeWarning, reasonOf(err), "No address allocated: %v", err)
