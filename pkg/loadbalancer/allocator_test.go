@@ -50,6 +50,7 @@ func TestParseRange(t *testing.T) {
 		{in: "10.0.0.1-fd00::1", err: "mixes"},
 		{in: "10.0.0.300", err: "not an address"},
 		{in: "10.0.0.0/33", err: "not a valid CIDR"},
+		{in: "::ffff:10.0.0.0/120", err: "IPv4-mapped"},
 	} {
 		r, err := ParseRange(tc.in)
 		switch {

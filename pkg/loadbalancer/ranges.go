@@ -49,6 +49,9 @@ func ParseRange(s string) (Range, error) {
 		if p.Addr().Zone() != "" {
 			return Range{}, fmt.Errorf("%q: zoned addresses are not allowed", s)
 		}
+		if p.Addr().Is4In6() {
+			return Range{}, fmt.Errorf("%q is an IPv4-mapped IPv6 CIDR; write the IPv4 CIDR", s)
+		}
 		if p.Masked() != p {
 			return Range{}, fmt.Errorf("%q has host bits set; the network is %s", s, p.Masked())
 		}

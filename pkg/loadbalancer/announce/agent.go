@@ -2,6 +2,8 @@ package announce
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,6 +65,7 @@ type Agent struct {
 	held      map[netip.Addr]*held
 	observed  map[string]observation
 	freeSince map[netip.Addr]time.Time
+	now       func() time.Time
 }
 
 // New returns an Agent.
@@ -75,7 +79,7 @@ func New(cfg Config) *Agent {
 	if cfg.Tick == 0 {
 		cfg.Tick = 100 * time.Millisecond
 	}
-	return &Agent{cfg: cfg, held: map[netip.Addr]*held{}, observed: map[string]observation{}, freeSince: map[netip.Addr]time.Time{}}
+	return &Agent{cfg: cfg, held: map[netip.Addr]*held{}, observed: map[string]observation{}, freeSince: map[netip.Addr]time.Time{}, now: time.Now}
 }
 
 // Run announces until ctx ends, then hands every VIP over (removes the addresses and
@@ -108,7 +112,7 @@ type want struct {
 
 func (a *Agent) step(ctx context.Context) {
 	log := klog.FromContext(ctx)
-	now := time.Now()
+	now := a.now()
 	wants, err := a.wanted(ctx)
 	if err != nil {
 		log.V(2).Info("Cannot read Services or VIPPools", "err", err)
@@ -116,7 +120,7 @@ func (a *Agent) step(ctx context.Context) {
 	}
 	nodeOK, why, nvm := a.nodeEligible(ctx)
 	if !a.cleaned && err == nil {
-		a.cleanStale(ctx, wants, nvm, now)
+		a.cleanStale(ctx, wants, nvm)
 	}
 	for ip, w := range wants {
 		var lease coordinationv1.Lease
@@ -140,7 +144,7 @@ func (a *Agent) step(ctx context.Context) {
 				a.release(ctx, ip, reason)
 				continue
 			}
-			a.keep(ctx, ip, lp, ifname, now)
+			a.keep(ctx, ip, lp, ifname, hostOf(nvm), now)
 		case holder == "":
 			if _, mine := a.held[ip]; mine {
 				a.drop(ctx, ip) // our lease lapsed: someone may take it
@@ -153,9 +157,10 @@ func (a *Agent) step(ctx context.Context) {
 			if !ok {
 				since, a.freeSince[ip] = now, now
 			}
-			// Spread leaders: a node waits 100ms for every VIP it already announces.
-			if now.Sub(since) >= min(time.Duration(len(a.held))*100*time.Millisecond, 500*time.Millisecond) {
-				a.acquire(ctx, ip, lp, ifname, now)
+			// Spread leaders over ESXi hosts, then nodes: a node waits 100ms for every VIP
+			// led from its host and every VIP it leads itself (at most 500ms).
+			if now.Sub(since) >= min(time.Duration(a.ledFromHost(ctx, hostOf(nvm))+len(a.held))*100*time.Millisecond, 500*time.Millisecond) {
+				a.acquire(ctx, ip, lp, ifname, hostOf(nvm), now)
 			}
 		default:
 			delete(a.freeSince, ip)
@@ -305,16 +310,18 @@ func (a *Agent) endpointsOK(ctx context.Context, svcs []*v1.Service) bool {
 	return false
 }
 
-func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease, ifname string, now time.Time) {
+func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease, ifname, host string, now time.Time) {
 	mt := metav1.NewMicroTime(now)
 	secs := int32(a.cfg.LeaseDuration / time.Second)
 	var err error
 	if l == nil {
 		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Namespace: a.cfg.Namespace, Labels: map[string]string{loadbalancer.LeaseLabel: ip.String()}}}
+		setHostLabel(l, host)
 		l.Spec = coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.cfg.NodeName), LeaseDurationSeconds: &secs, AcquireTime: &mt, RenewTime: &mt}
 		err = a.cfg.Client.Create(ctx, l)
 	} else {
 		l = l.DeepCopy()
+		setHostLabel(l, host)
 		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.AcquireTime, l.Spec.RenewTime = ptr.To(a.cfg.NodeName), &secs, &mt, &mt
 		l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
 		err = a.cfg.Client.Update(ctx, l)
@@ -335,7 +342,7 @@ func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Le
 	klog.FromContext(ctx).Info("Announcing VIP", "vip", ip, "interface", ifname)
 }
 
-func (a *Agent) keep(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease, ifname string, now time.Time) {
+func (a *Agent) keep(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease, ifname, host string, now time.Time) {
 	h, ok := a.held[ip]
 	if !ok { // we hold the Lease (from before a restart): take the address back
 		if err := a.cfg.Dataplane.Add(ifname, ip); err != nil {
@@ -348,6 +355,7 @@ func (a *Agent) keep(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease
 		return
 	}
 	l = l.DeepCopy()
+	setHostLabel(l, host) // the VM may have moved to another host
 	l.Spec.RenewTime = ptr.To(metav1.NewMicroTime(now))
 	if err := a.cfg.Client.Update(ctx, l); err != nil {
 		klog.FromContext(ctx).V(3).Info("Renewing VIP lease failed", "vip", ip, "err", err)
@@ -402,7 +410,7 @@ func (a *Agent) announceDue(ctx context.Context, now time.Time) {
 // cleanStale removes, once after start, VIPs this node carries but does not lead: a
 // previous run that was killed could not remove them, and two nodes answering ARP for one
 // address would make it flap.
-func (a *Agent) cleanStale(ctx context.Context, wants map[netip.Addr]want, nvm *v1alpha1.NodeVM, now time.Time) {
+func (a *Agent) cleanStale(ctx context.Context, wants map[netip.Addr]want, nvm *v1alpha1.NodeVM) {
 	a.cleaned = true
 	for ip, w := range wants {
 		var lease coordinationv1.Lease
@@ -416,4 +424,49 @@ func (a *Agent) cleanStale(ctx context.Context, wants map[netip.Addr]want, nvm *
 			}
 		}
 	}
+}
+
+// HostLabel on a VIP Lease names the ESXi host of the node that holds it, so that
+// candidates can spread leaders over hosts without reading other nodes' NodeVMs.
+const HostLabel = "vsphere-cloud.io/esxi-host"
+
+func setHostLabel(l *coordinationv1.Lease, host string) {
+	if l.Labels == nil {
+		l.Labels = map[string]string{}
+	}
+	if host == "" {
+		delete(l.Labels, HostLabel)
+		return
+	}
+	if errs := validation.IsValidLabelValue(host); len(errs) > 0 {
+		host = fmt.Sprintf("h-%x", sha256.Sum224([]byte(host)))[:63]
+	}
+	l.Labels[HostLabel] = host
+}
+
+func hostOf(nvm *v1alpha1.NodeVM) string {
+	if nvm == nil {
+		return ""
+	}
+	return nvm.Status.Host.Name
+}
+
+// ledFromHost counts the live VIP Leases held by nodes on host (other than this one).
+func (a *Agent) ledFromHost(ctx context.Context, host string) int {
+	if host == "" {
+		return 0
+	}
+	probe := &coordinationv1.Lease{}
+	setHostLabel(probe, host)
+	var leases coordinationv1.LeaseList
+	if err := a.cfg.Client.List(ctx, &leases, client.InNamespace(a.cfg.Namespace), client.MatchingLabels{HostLabel: probe.Labels[HostLabel]}); err != nil {
+		return 0
+	}
+	n := 0
+	for i := range leases.Items {
+		if h := a.holder(&leases.Items[i], a.now()); h != "" && h != a.cfg.NodeName {
+			n++
+		}
+	}
+	return n
 }

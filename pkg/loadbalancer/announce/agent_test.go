@@ -1,0 +1,217 @@
+package announce
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+)
+
+// fakeDataplane records addresses per node; it is the only fake here: the election runs
+// against controller-runtime's fake API.
+type fakeDataplane struct {
+	mu        sync.Mutex
+	addrs     map[netip.Addr]bool
+	announced int
+}
+
+func (f *fakeDataplane) Add(_ string, ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs[ip] = true
+	return nil
+}
+func (f *fakeDataplane) Remove(_ string, ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.addrs, ip)
+	return nil
+}
+func (f *fakeDataplane) Announce(string, netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.announced++
+	return nil
+}
+func (f *fakeDataplane) has(ip netip.Addr) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addrs[ip]
+}
+
+const ns = "vsphere-cloud-system"
+
+var vip = netip.MustParseAddr("10.0.0.1")
+
+func node(name string) *v1.Node {
+	return &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}}}
+}
+
+func world(t *testing.T, svc *v1.Service, objs ...client.Object) client.Client {
+	t.Helper()
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = v1alpha1.AddToScheme(s)
+	pool := &v1alpha1.VIPPool{ObjectMeta: metav1.ObjectMeta{Name: "lan"}, Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.0.0.0/29"}, Network: "VM Network"}}
+	return fake.NewClientBuilder().WithScheme(s).WithObjects(append(objs, pool, svc, node("a"), node("b"))...).Build()
+}
+
+func lbService(policy v1.ServiceExternalTrafficPolicy) *v1.Service {
+	return &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec:       v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: policy},
+		Status:     v1.ServiceStatus{LoadBalancer: v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{IP: vip.String()}}}},
+	}
+}
+
+type testAgent struct {
+	*Agent
+	dp  *fakeDataplane
+	now time.Time
+}
+
+func newAgent(c client.Client, name string) *testAgent {
+	dp := &fakeDataplane{addrs: map[netip.Addr]bool{}}
+	ta := &testAgent{dp: dp, now: time.Unix(1000, 0)}
+	ta.Agent = New(Config{NodeName: name, Namespace: ns, Client: c, Dataplane: dp, Interface: "eth0"})
+	ta.Agent.now = func() time.Time { return ta.now }
+	return ta
+}
+
+func (a *testAgent) step(d time.Duration) {
+	a.now = a.now.Add(d)
+	a.Agent.step(context.Background())
+}
+
+func holder(t *testing.T, c client.Client) string {
+	t.Helper()
+	var l coordinationv1.Lease
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: loadbalancer.LeaseName(vip)}, &l); err != nil {
+		return ""
+	}
+	return ptr.Deref(l.Spec.HolderIdentity, "")
+}
+
+func TestElectionHandoverAndFailover(t *testing.T) {
+	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	a, b := newAgent(c, "a"), newAgent(c, "b")
+	a.step(0)
+	b.step(0)
+	if holder(t, c) != "a" || !a.dp.has(vip) || b.dp.has(vip) || a.dp.announced == 0 {
+		t.Fatalf("after the first round: holder %q, a has %v, b has %v", holder(t, c), a.dp.has(vip), b.dp.has(vip))
+	}
+
+	// a's host goes into maintenance: a hands over, b takes over at once.
+	var n v1.Node
+	_ = c.Get(context.Background(), client.ObjectKey{Name: "a"}, &n)
+	n.Spec.Taints = append(n.Spec.Taints, v1.Taint{Key: MaintenanceTaint, Effect: v1.TaintEffectNoSchedule})
+	if err := c.Update(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	a.step(100 * time.Millisecond)
+	if a.dp.has(vip) || holder(t, c) != "" {
+		t.Fatalf("a still has the VIP (%v) or the Lease (%q) after being tainted", a.dp.has(vip), holder(t, c))
+	}
+	b.step(100 * time.Millisecond)
+	if holder(t, c) != "b" || !b.dp.has(vip) {
+		t.Fatalf("b did not take over a freed Lease: holder %q", holder(t, c))
+	}
+
+	// b dies (stops renewing); a is eligible again and takes over once the Lease lapses,
+	// judged by a's own observation of it, not by b's clock.
+	n.Spec.Taints = nil
+	_ = c.Get(context.Background(), client.ObjectKey{Name: "a"}, &n)
+	n.Spec.Taints = nil
+	if err := c.Update(context.Background(), &n); err != nil {
+		t.Fatal(err)
+	}
+	a.step(100 * time.Millisecond)
+	if holder(t, c) != "b" || a.dp.has(vip) {
+		t.Fatal("a took a live Lease")
+	}
+	for i := 0; i < 25 && holder(t, c) == "b"; i++ {
+		a.step(100 * time.Millisecond)
+	}
+	if holder(t, c) != "a" || !a.dp.has(vip) {
+		t.Fatalf("a did not take over a lapsed Lease: holder %q", holder(t, c))
+	}
+}
+
+func TestLocalPolicyNeedsALocalEndpoint(t *testing.T) {
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "web-1", Namespace: "default", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.1.0.5"}, NodeName: ptr.To("b"), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+	c := world(t, lbService(v1.ServiceExternalTrafficPolicyLocal), slice)
+	a, b := newAgent(c, "a"), newAgent(c, "b")
+	a.step(0)
+	if holder(t, c) != "" || a.dp.has(vip) {
+		t.Fatal("a node without a local endpoint announced a Local Service")
+	}
+	b.step(0)
+	if holder(t, c) != "b" || !b.dp.has(vip) {
+		t.Fatalf("the node with the endpoint did not announce: holder %q", holder(t, c))
+	}
+}
+
+func TestStaleAddressRemovedAfterRestartAndLeasesLeftOnRelease(t *testing.T) {
+	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	a := newAgent(c, "a")
+	a.step(0)
+	// A new agent on another node that still carries the address from a killed run.
+	b := newAgent(c, "b")
+	_ = b.dp.Add("eth0", vip)
+	b.step(0)
+	if b.dp.has(vip) {
+		t.Fatal("a stale VIP survived the agent's restart")
+	}
+	// The Service goes away: the leader drops the address.
+	if err := c.Delete(context.Background(), lbService("")); err != nil {
+		t.Fatal(err)
+	}
+	a.step(100 * time.Millisecond)
+	if a.dp.has(vip) || slices.Contains([]string{"a"}, holder(t, c)) {
+		t.Fatalf("leader kept the VIP of a deleted Service (has %v, holder %q)", a.dp.has(vip), holder(t, c))
+	}
+}
+
+func TestLeadersSpreadOverHosts(t *testing.T) {
+	nvm := func(name, host string) *v1alpha1.NodeVM {
+		return &v1alpha1.NodeVM{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1alpha1.NodeVMStatus{Host: v1alpha1.HostState{Name: host}}}
+	}
+	first := lbService(v1.ServiceExternalTrafficPolicyCluster)
+	c := world(t, first, nvm("a", "esx-1"), nvm("b", "esx-1"), nvm("c", "esx-2"), node("c"))
+	a, b, cc := newAgent(c, "a"), newAgent(c, "b"), newAgent(c, "c")
+	a.step(0)
+	if holder(t, c) != "a" {
+		t.Fatalf("holder %q", holder(t, c))
+	}
+	second := netip.MustParseAddr("10.0.0.2")
+	svc := lbService(v1.ServiceExternalTrafficPolicyCluster)
+	svc.Name, svc.Status.LoadBalancer.Ingress[0].IP = "api", second.String()
+	if err := c.Create(context.Background(), svc); err != nil {
+		t.Fatal(err)
+	}
+	// b shares a's host and waits; c, on another host, takes the second VIP.
+	b.step(0)
+	cc.step(0)
+	if b.dp.has(second) || !cc.dp.has(second) {
+		t.Fatalf("second VIP: b has %v, c has %v; want c (another ESXi host)", b.dp.has(second), cc.dp.has(second))
+	}
+}
