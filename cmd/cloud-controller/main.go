@@ -74,6 +74,7 @@ func run() int {
 		return runE(c, args)
 	}
 	cmd.SilenceUsage = true
+	cmd.AddCommand(preflightCommand())
 	return cli.Run(cmd)
 }
 

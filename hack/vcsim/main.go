@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	_ "github.com/vmware/govmomi/pbm/simulator" // storage policies (SPBM)
@@ -36,6 +37,7 @@ func run() error {
 	username := flag.String("username", "user", "the only user name the simulator accepts")
 	password := flag.String("password", "pass", "the only password the simulator accepts")
 	envFile := flag.String("env-file", "", "also write VCSIM_URL, VCSIM_THUMBPRINT and VCSIM_CA_FILE to this file once ready")
+	deny := flag.String("deny-privileges", "", "comma-separated privileges that privilege checks report as not granted")
 	flag.Parse()
 	simulatorUser = url.UserPassword(*username, *password)
 
@@ -49,6 +51,9 @@ func run() error {
 	}
 	defer m.Remove()
 	extendFCD(m)
+	if *deny != "" {
+		denyPrivileges(m, strings.Split(*deny, ","))
+	}
 	m.Service.TLS = new(tls.Config)
 	m.Service.RegisterEndpoints = true
 	m.Service.Listen = &url.URL{Host: *listen, User: simulatorUser}

@@ -38,6 +38,8 @@ type Simulator struct {
 	Thumbprint string
 	// CAFile is a copy of the simulator's certificate, valid across restarts.
 	CAFile string
+	// Args are extra flags for hack/vcsim, such as --deny-privileges.
+	Args   []string
 	proc   *Process
 	starts int
 }
@@ -49,12 +51,12 @@ const (
 )
 
 // StartSimulator runs hack/vcsim with the inventory file on a free port.
-func StartSimulator(dir, inventory string) (*Simulator, error) {
+func StartSimulator(dir, inventory string, args ...string) (*Simulator, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &Simulator{Dir: dir, Inventory: inventory, Port: port}
+	s := &Simulator{Dir: dir, Inventory: inventory, Port: port, Args: args}
 	return s, s.Start()
 }
 
@@ -64,9 +66,9 @@ func (s *Simulator) Start() error {
 	s.starts++
 	envFile := filepath.Join(s.Dir, "vcsim.env")
 	_ = os.Remove(envFile)
-	p, err := Start(s.Dir, "vcsim", filepath.Join(BinDir(), "vcsim"),
-		"--listen", "127.0.0.1:"+strconv.Itoa(s.Port), "--inventory", s.Inventory,
-		"--username", SimUser, "--password", SimPassword, "--env-file", envFile)
+	args := append([]string{"--listen", "127.0.0.1:" + strconv.Itoa(s.Port), "--inventory", s.Inventory,
+		"--username", SimUser, "--password", SimPassword, "--env-file", envFile}, s.Args...)
+	p, err := Start(s.Dir, "vcsim", filepath.Join(BinDir(), "vcsim"), args...)
 	if err != nil {
 		return err
 	}
