@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -39,13 +41,16 @@ func run(args []string) error {
 	opts := &Options{}
 	fs := pflag.NewFlagSet("vsphere-node", pflag.ContinueOnError)
 	opts.AddFlags(fs)
-	klogFlags := goFlagSet()
-	fs.AddGoFlagSet(klogFlags)
+	logCfg := logsapi.NewLoggingConfiguration()
+	logsapi.AddFlags(logCfg, fs) // --logging-format=json, as in cloud-controller
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := opts.Validate(); err != nil {
 		return err
+	}
+	if err := logsapi.ValidateAndApply(logCfg, nil); err != nil {
+		return fmt.Errorf("--logging-format: %w", err)
 	}
 	ctrl.SetLogger(klog.NewKlogr())
 	if os.Getenv("GOGC") == "" {
