@@ -6,7 +6,7 @@ BIN := $(CURDIR)/bin
 export VSPHERE_CLOUD_CACHE ?= $(HOME)/.cache/vsphere-cloud
 ARTIFACTS ?= $(CURDIR)/_output
 CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
-TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer
+TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/chartcheck
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
 .PHONY: help build deps test test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
@@ -26,6 +26,7 @@ test: verify test-unit test-fuzz test-e2e ## Everything CI runs.
 
 test-unit: ## Unit and simulator tests, with the race detector.
 	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/vcsim/... ./manifests/...
+	cd hack/tools/chartcheck && $(GO) test -count=1 ./...
 
 test-fuzz: ## Every fuzz target for a few seconds.
 	FUZZTIME=5s hack/fuzz.sh
@@ -47,12 +48,14 @@ bench: build control-plane ## Benchmarks: prints BENCH <name> <value> <unit> lin
 demo: build control-plane ## Local control plane + simulator + cloud-controller, a few Nodes, their providerIDs and zones.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && $(GO) run ./hack/demo --dir $(ARTIFACTS)/demo
 
-update: ## Regenerate deepcopy code and CRD manifests from api/.
+update: ## Regenerate deepcopy code and CRD manifests from api/, and the Helm chart from manifests/.
 	$(CONTROLLER_GEN) object paths=$(CURDIR)/api/...
 	$(CONTROLLER_GEN) crd paths=$(CURDIR)/api/... output:crd:dir=$(CURDIR)/manifests/crds
+	$(GO) run ./hack/gen-chart manifests charts/vsphere-cloud
 
 verify: update ## gofmt, go vet, generated files, go.mod tidiness of every module.
-	@git diff --exit-code -- api manifests/crds || { echo "generated files are stale: run make update"; exit 1; }
+	@git diff --exit-code -- api manifests/crds charts || { echo "generated files are stale: run make update"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- api manifests/crds charts)" || { echo "generated files are not in git: run make update and add them"; exit 1; }
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
