@@ -9,7 +9,7 @@ CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
 TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/chartcheck
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
-.PHONY: help build deps test test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
+.PHONY: help build deps test test-faults test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ deps: ## Host tools the volume tests use (xfsprogs), installed with apt-get when
 test-e2e: build control-plane deps ## End-to-end tests on etcd, kube-apiserver and the simulator.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
 	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)'
+
+test-faults: build control-plane deps ## The full fault matrix (every fault against every operation); writes docs/reliability.md.
+	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
+	VSPHERE_CLOUD_FAULTS=full VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/faults $(GO) test -count=1 -timeout 60m -v -run 'TestFaultMatrix' ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/faults.log | grep -E '^(=== RUN|--- |\s+--- |PASS|FAIL|ok)'
 
 bench: build control-plane ## Benchmarks: prints BENCH <name> <value> <unit> lines.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \

@@ -75,9 +75,15 @@ func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig string) (*v
 	return s.m, s.err
 }
 
-// serveCSI serves the controller service until the process ends; a failure to serve is
-// fatal, because the sidecars would wait forever.
+var serveOnce sync.Once
+
+// serveCSI serves the controller service until the process ends (once per process); a
+// failure to serve is fatal, because the sidecars would wait forever.
 func serveCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
+	serveOnce.Do(func() { startCSI(endpoint, cfg, m) })
+}
+
+func startCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
 	volumes.RegisterMetrics()
 	topology := cfg.ZoneCategory != "" || cfg.RegionCategory != ""
 	id := &volumes.Identity{Topology: func(context.Context) bool { return topology }, Ready: func() bool {

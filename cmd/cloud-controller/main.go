@@ -42,10 +42,13 @@ func run() int {
 		if csiOpts.Endpoint == "" {
 			return provider.NewFromConfig(cfg), nil
 		}
+		// Called by the framework once logging is set up, in every replica before leader
+		// election: the CSI service answers in all of them.
 		m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig)
 		if err != nil {
 			return nil, err
 		}
+		serveCSI(csiOpts.Endpoint, cfg, m)
 		return provider.New(cfg, m), nil
 	})
 	fss := cliflag.NamedFlagSets{}
@@ -57,19 +60,12 @@ func run() int {
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// Validate the cloud config before anything connects, so a bad file fails at start
 		// with every field named, and exit status 1.
-		cfg, err := validateCloudConfig(opts)
+		_, err := validateCloudConfig(opts)
 		if err != nil {
 			return err // cli.Run prints it once and exits 1
 		}
 		if err := csiOpts.validate(); err != nil {
 			return err
-		}
-		if csiOpts.Endpoint != "" {
-			m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig)
-			if err != nil {
-				return err
-			}
-			serveCSI(csiOpts.Endpoint, cfg, m)
 		}
 		return runE(c, args)
 	}

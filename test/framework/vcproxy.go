@@ -18,14 +18,15 @@ import (
 	"sync"
 )
 
-// CountingProxy sits between a client and the simulator and counts every SOAP method and
-// REST call that passes. It serves TLS with a certificate of its own CA (CAFile).
+// CountingProxy sits between a client and the simulator, counts every SOAP method and
+// REST call that passes, and injects faults (SetFault). It serves TLS with a certificate of its own CA (CAFile).
 type CountingProxy struct {
 	// CAFile verifies the proxy's serving certificate.
 	CAFile string
 	srv    *httptest.Server
 	mu     sync.Mutex
 	by     map[string]int
+	faults faultState
 }
 
 // StartCountingProxy forwards to target, verifying it with caFile; its own certificate
@@ -56,7 +57,10 @@ func StartCountingProxy(dir string, target *url.URL, caFile string) (*CountingPr
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		p.count(r, body)
+		method := p.count(r, body)
+		if p.inject(w, r, method) {
+			return
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{serving}}
@@ -64,14 +68,16 @@ func StartCountingProxy(dir string, target *url.URL, caFile string) (*CountingPr
 	return p, nil
 }
 
-func (p *CountingProxy) count(r *http.Request, body []byte) {
-	key := "REST " + r.Method + " " + r.URL.Path
+func (p *CountingProxy) count(r *http.Request, body []byte) string {
+	key, method := "REST "+r.Method+" "+r.URL.Path, "REST"
 	if r.URL.Path == "/sdk" {
-		key = "SOAP " + soapMethod(body)
+		method = soapMethod(body)
+		key = "SOAP " + method
 	}
 	p.mu.Lock()
 	p.by[key]++
 	p.mu.Unlock()
+	return method
 }
 
 // soapMethod is the name of the first element inside the SOAP Body.
