@@ -61,83 +61,25 @@ type faultWorld struct {
 	*volumeWorld
 	lb    *lbWorld
 	proxy *framework.CountingProxy
+	ccm   *framework.Process
+	ccms  []*framework.Process // every cloud-controller started, for the log check
+	conf  string
+	sock  string
 }
 
 func TestFaultMatrix(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the fault matrix uses the volume stack, whose node side needs root")
-	}
 	faults := shortFaults
 	if os.Getenv("VSPHERE_CLOUD_FAULTS") == "full" {
 		faults = fullFaults
 	}
-	ctx := context.Background()
-	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: 2, Tags: []framework.SimTag{
-		{Category: "k8s-zone", Name: "zone-a", AttachTo: []string{"DC0_C0"}},
-		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
-	}}
-	node := func(name string) {
-		inv.VMs = append(inv.VMs, framework.SimVM{Name: name, UUID: framework.TestUUID(name), Hostname: name, IPs: []string{"10.9.0." + fmt.Sprint(len(inv.VMs)+10)}})
-	}
-	for _, n := range []string{"worker-0", "bystander"} {
-		node(n)
-	}
+	var extra []string
 	for i := range faults {
-		node(fmt.Sprintf("init-%d", i))
-		node(fmt.Sprintf("victim-%d", i))
+		extra = append(extra, fmt.Sprintf("init-%d", i), fmt.Sprintf("victim-%d", i))
 	}
-	dir, cp, sim := startWorld(t, "faults", inv)
-	if err := os.MkdirAll(filepath.Join(dir, "proxy"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	proxy, err := framework.StartCountingProxy(filepath.Join(dir, "proxy"), sim.URL, sim.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
-	if err := framework.EnsureCredentials(ctx, cp, "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
-	host, port := proxy.HostPort()
-	sock := filepath.Join(dir, "csi", "csi.sock")
-	conf := framework.CloudConfig(host, port, proxy.CAFile, "inventory:\n  maxWait: 2s\n  freshness: 6s\n  callTimeout: 3s\n")
-	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf, "--csi-endpoint=unix://"+sock,
-		"--controllers=cloud-node,cloud-node-lifecycle,service", "--node-monitor-period=2s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	procs := []*framework.Process{ccm}
-	sidecars, err := framework.StartSidecars(cp, sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller")
-	if err != nil {
-		t.Fatal(err)
-	}
-	procs = append(append(procs, sidecars...), kcm)
-	for _, p := range procs {
-		t.Cleanup(p.Stop)
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			if p.LogContains(framework.SimPassword) {
-				t.Errorf("the vCenter password appears in a log (pid %d)", p.Pid())
-			}
-		}
-	})
-	w := &faultWorld{volumeWorld: &volumeWorld{cp: cp, sim: sim, dir: dir}, proxy: proxy, lb: &lbWorld{dir: dir, cp: cp, sim: sim, ccm: ccm, t: t}}
-	w.vc = startManager(t, ctx, dir, sim)
-	if w.lb.crc, err = client.New(cp.Config, client.Options{Scheme: scheme(t)}); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"worker-0", "bystander"} {
-		w.joinNode(t, n)
-	}
+	w := startFaultWorld(t, "faults", extra)
 	for i := range faults {
 		w.joinNode(t, fmt.Sprintf("victim-%d", i))
 	}
-	w.storageClass(t)
 	w.lb.pool(t, "lan", "10.9.1.1-10.9.1.50")
 	w.lb.service(t, "keeper")
 	keeper := ingress(w.lb.waitService(t, "keeper", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }))
@@ -150,7 +92,84 @@ func TestFaultMatrix(t *testing.T) {
 		})
 	}
 	t.Run("invariants after every fault", func(t *testing.T) { w.invariants(t, keeper) })
-	writeReliability(t, rows, proxy.Injected())
+	writeReliability(t, rows, w.proxy.Injected())
+}
+
+// startFaultWorld: the control plane, the simulator behind the fault proxy with VMs
+// worker-0, bystander and extra, cloud-controller (node, service and CSI controllers)
+// through the proxy, the CSI sidecars, kube-controller-manager's PV controllers, an
+// observer straight to the simulator, and the Nodes worker-0 and bystander.
+func startFaultWorld(t *testing.T, name string, extra []string) *faultWorld {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the volume stack's node side needs root")
+	}
+	ctx := context.Background()
+	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: 2, Tags: []framework.SimTag{
+		{Category: "k8s-zone", Name: "zone-a", AttachTo: []string{"DC0_C0"}},
+		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
+	}}
+	for _, n := range append([]string{"worker-0", "worker-1", "bystander"}, extra...) {
+		inv.VMs = append(inv.VMs, framework.SimVM{Name: n, UUID: framework.TestUUID(n), Hostname: n, IPs: []string{"10.9.0." + fmt.Sprint(len(inv.VMs)+10)}})
+	}
+	dir, cp, sim := startWorld(t, name, inv)
+	if err := os.MkdirAll(filepath.Join(dir, "proxy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := framework.StartCountingProxy(filepath.Join(dir, "proxy"), sim.URL, sim.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	if err := framework.EnsureCredentials(ctx, cp, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	host, port := proxy.HostPort()
+	w := &faultWorld{volumeWorld: &volumeWorld{cp: cp, sim: sim, dir: dir}, proxy: proxy,
+		sock: filepath.Join(dir, "csi", "csi.sock"),
+		conf: framework.CloudConfig(host, port, proxy.CAFile, "inventory:\n  maxWait: 2s\n  freshness: 6s\n  callTimeout: 3s\n")}
+	w.startCCM(t)
+	sidecars, err := framework.StartSidecars(cp, w.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := append(sidecars, kcm)
+	for _, p := range procs {
+		t.Cleanup(p.Stop)
+	}
+	t.Cleanup(func() {
+		for _, p := range append(procs, w.ccms...) {
+			if p.LogContains(framework.SimPassword) {
+				t.Errorf("the vCenter password appears in a log (pid %d)", p.Pid())
+			}
+		}
+	})
+	w.lb = &lbWorld{dir: dir, cp: cp, sim: sim, ccm: w.ccm, t: t}
+	w.vc = startManager(t, ctx, dir, sim)
+	if w.lb.crc, err = client.New(cp.Config, client.Options{Scheme: scheme(t)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"worker-0", "worker-1", "bystander"} {
+		w.joinNode(t, n)
+	}
+	w.storageClass(t)
+	return w
+}
+
+// startCCM (re)starts cloud-controller through the proxy, with the CSI service.
+func (w *faultWorld) startCCM(t *testing.T) {
+	ccm, err := framework.StartCloudController(w.cp, "cloud-controller", w.conf, "--csi-endpoint=unix://"+w.sock,
+		"--controllers=cloud-node,cloud-node-lifecycle,service", "--node-monitor-period=2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.ccm = ccm
+	w.ccms = append(w.ccms, ccm)
+	t.Cleanup(ccm.Stop)
 }
 
 // joinNode registers a Node as kubelet would, waits for its providerID and writes the
