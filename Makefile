@@ -41,9 +41,10 @@ test-e2e: build control-plane deps ## End-to-end tests on etcd, kube-apiserver a
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
 	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)'
 
-test-faults: build control-plane deps ## The full fault matrix (every fault against every operation); writes docs/reliability.md.
+test-faults: build control-plane deps ## Full fault matrix (writes docs/reliability.md) and crash churn (200 claims, 100 kills).
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
-	VSPHERE_CLOUD_FAULTS=full VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/faults $(GO) test -count=1 -timeout 60m -v -run 'TestFaultMatrix' ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/faults.log | grep -E '^(=== RUN|--- |\s+--- |PASS|FAIL|ok)'
+	VSPHERE_CLOUD_FAULTS=full CHURN_CLAIMS=200 CHURN_KILLS=100 VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/faults \
+	$(GO) test -count=1 -timeout 80m -v -run 'TestFaultMatrix|TestCrashConsistency' ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/faults.log | grep -E '^(=== RUN|--- |\s+--- |PASS|FAIL|ok)'
 
 bench: build control-plane ## Benchmarks: prints BENCH <name> <value> <unit> lines.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \

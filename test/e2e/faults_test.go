@@ -137,12 +137,12 @@ func startFaultWorld(t *testing.T, name string, extra []string) *faultWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs := append(sidecars, kcm)
+	procs := append(procsOf(sidecars...), kcm)
 	for _, p := range procs {
 		t.Cleanup(p.Stop)
 	}
 	t.Cleanup(func() {
-		for _, p := range append(procs, w.ccms...) {
+		for _, p := range append(procs, procsOf(w.ccms...)...) {
 			if p.LogContains(framework.SimPassword) {
 				t.Errorf("the vCenter password appears in a log (pid %d)", p.Pid())
 			}

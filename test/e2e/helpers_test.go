@@ -46,3 +46,19 @@ func runHelper() bool {
 	}
 	return false
 }
+
+// proc is what the tests need of a running program, supervised or not.
+type proc interface {
+	Stop()
+	Pid() int
+	Tail(n int) string
+	LogContains(s string) bool
+}
+
+func procsOf[T proc](ps ...T) []proc {
+	out := make([]proc, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p)
+	}
+	return out
+}

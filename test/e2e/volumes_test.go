@@ -62,12 +62,12 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(ccm.Stop)
-	procs := []*framework.Process{ccm}
+	procs := []proc{ccm}
 	sidecars, err := framework.StartSidecars(cp, sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs = append(procs, sidecars...)
+	procs = append(procs, procsOf(sidecars...)...)
 	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,persistentvolume-attach-detach-controller,persistentvolume-expander-controller,"+
 		"persistentvolumeclaim-protection-controller,persistentvolume-protection-controller")
 	if err != nil {

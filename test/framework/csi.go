@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 )
 
 // Sidecars are the CSI sidecar binaries hack/control-plane-bins.sh built.
@@ -23,8 +25,9 @@ func CSISidecars() (Sidecars, error) {
 
 // StartSidecars runs external-provisioner, external-attacher and external-resizer
 // against the CSI socket with the cloud-controller ServiceAccount's token, as they run
-// in the cloud-controller Pod, with leader election on (so its RBAC is exercised too).
-func StartSidecars(cp *ControlPlane, socket string) ([]*Process, error) {
+// in the cloud-controller Pod, with leader election on (so its RBAC is exercised too), each
+// restarted when it exits, as in a Pod.
+func StartSidecars(cp *ControlPlane, socket string) ([]*Supervised, error) {
 	s, err := CSISidecars()
 	if err != nil {
 		return nil, err
@@ -34,7 +37,7 @@ func StartSidecars(cp *ControlPlane, socket string) ([]*Process, error) {
 		"--leader-election", "--leader-election-namespace=" + Namespace,
 		"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=1s",
 	}
-	var out []*Process
+	var out []*Supervised
 	for _, sc := range []struct {
 		name, bin string
 		extra     []string
@@ -43,7 +46,8 @@ func StartSidecars(cp *ControlPlane, socket string) ([]*Process, error) {
 		{"csi-attacher", s.Attacher, []string{"--retry-interval-start=1s", "--retry-interval-max=5s"}},
 		{"csi-resizer", s.Resizer, []string{"--retry-interval-start=1s", "--retry-interval-max=5s", "--handle-volume-inuse-error=false"}},
 	} {
-		p, err := Start(cp.Dir, sc.name, sc.bin, append(append([]string(nil), common...), sc.extra...)...)
+		args := append(append([]string(nil), common...), sc.extra...)
+		p, err := Supervise(func() (*Process, error) { return Start(cp.Dir, sc.name, sc.bin, args...) })
 		if err != nil {
 			for _, q := range out {
 				q.Stop()
@@ -69,3 +73,73 @@ func StartControllerManager(cp *ControlPlane, controllers string) (*Process, err
 		"--secure-port=0", "--attach-detach-reconcile-sync-period=2s", "--pvclaimbinder-sync-period=2s",
 		"--cert-dir="+filepath.Join(cp.Dir, "kcm-certs"), "--v=2")
 }
+
+// Supervised is a process that is started again when it exits, as kubelet restarts a
+// container: the CSI sidecars exit when they lose their socket (cloud-controller
+// restarting), and in a Pod they come back.
+type Supervised struct {
+	mu       sync.Mutex
+	cur      *Process
+	stopped  bool
+	restarts int
+	done     chan struct{}
+}
+
+// Supervise starts a process with start and restarts it (after a second) whenever it exits,
+// until Stop.
+func Supervise(start func() (*Process, error)) (*Supervised, error) {
+	p, err := start()
+	if err != nil {
+		return nil, err
+	}
+	s := &Supervised{cur: p, done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			s.mu.Lock()
+			if !s.stopped && s.cur.Exited() {
+				time.Sleep(time.Second)
+				if np, err := start(); err == nil {
+					s.cur = np
+					s.restarts++
+				}
+			}
+			s.mu.Unlock()
+		}
+	}()
+	return s, nil
+}
+
+// Stop ends supervision and the process.
+func (s *Supervised) Stop() {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.stopped = true
+	close(s.done)
+	p := s.cur
+	s.mu.Unlock()
+	p.Stop()
+}
+
+// Pid is the current process's.
+func (s *Supervised) Pid() int { s.mu.Lock(); defer s.mu.Unlock(); return s.cur.Pid() }
+
+// Tail is the end of the current process's log.
+func (s *Supervised) Tail(n int) string { s.mu.Lock(); defer s.mu.Unlock(); return s.cur.Tail(n) }
+
+// LogContains searches the current process's log.
+func (s *Supervised) LogContains(str string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.LogContains(str)
+}
+
+// Restarts is how many times the process was started again.
+func (s *Supervised) Restarts() int { s.mu.Lock(); defer s.mu.Unlock(); return s.restarts }
