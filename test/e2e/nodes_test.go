@@ -90,6 +90,19 @@ func TestNodeLifecycle(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() {
+		evs, err := cp.Client.CoreV1().Events("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Errorf("listing Events: %v", err)
+			return
+		}
+		for _, e := range evs.Items {
+			if strings.Contains(e.Message, framework.SimPassword) || strings.Contains(e.Message, "wrong-Pa55word") {
+				t.Errorf("Event %s/%s shows a vCenter password", e.Namespace, e.Name)
+			}
+		}
+		t.Logf("%d Events checked for the canary passwords", len(evs.Items))
+	})
+	t.Cleanup(func() {
 		if ccm.LogContains(framework.SimPassword) || ccm.LogContains("wrong-Pa55word") {
 			t.Error("a vCenter password appears in cloud-controller's log")
 		}
