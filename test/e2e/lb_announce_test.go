@@ -274,6 +274,13 @@ func testAnnouncement(t *testing.T, w *lbWorld) {
 			t.Errorf("%s still carries %s after handing it over", leader, vip)
 		}
 	})
+	var peak int64
+	for _, p := range l.agents {
+		if rss, err := p.PeakRSSBytes(); err == nil {
+			peak = max(peak, rss)
+		}
+	}
+	bench("vsphere_node_vip_agent_peak_rss", float64(peak)/(1<<20), "MiB")
 }
 
 // TestBenchVIP prints the VIP failover and planned-handover figures of `make bench`
