@@ -31,6 +31,7 @@ type Attachment struct {
 // Disks already attached are reported, not added again. Each disk's result is in the
 // map; the error is for failures of the whole batch.
 func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]Attachment, error) {
+	m.trackDisks(vm)
 	c, client, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err

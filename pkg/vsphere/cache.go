@@ -41,10 +41,14 @@ type cache struct {
 	markKey   int32
 	markKnown bool
 	marked    map[string]string
+	// disks follows the devices of node VMs.
+	disks *diskWatch
 }
 
 func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache {
-	return &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now}
+	c := &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now}
+	c.disks = newDiskWatch(c)
+	return c
 }
 
 // run watches until ctx ends, retrying with backoff after errors.

@@ -7,26 +7,41 @@ import (
 	"github.com/vmware/govmomi/object"
 )
 
-// DiskConsumers returns, from the inventory cache, the VMs that have the disk (matched by
-// FCD ID or backing file) among their devices. The error is non-nil when some cache is
-// not synced and fresh: then an empty answer proves nothing.
+// DiskConsumers returns the node VMs that have the disk (matched by FCD ID or backing
+// file) among their devices, from the disk watch of node VMs (see diskWatch). The error
+// is non-nil when the watch or the inventory cannot vouch: then an empty answer proves
+// nothing.
 func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 	var out []VM
 	var stale error
 	for _, c := range m.caches {
+		if c.vc.Name != d.VCenter {
+			continue
+		}
+		if err := c.disks.status(); err != nil {
+			stale = err
+		}
+		c.disks.mu.Lock()
+		var refs []string
+		for ref, disks := range c.disks.disks {
+			for _, x := range disks {
+				if (x.fcd != "" && x.fcd == d.ID) || (d.File != "" && x.file == d.File) {
+					refs = append(refs, ref)
+					break
+				}
+			}
+		}
+		c.disks.mu.Unlock()
 		c.mu.RLock()
 		st := c.statusLocked()
 		if !st.Fresh && stale == nil {
 			stale = st.errStale()
 		}
-		if c.snap != nil && c.vc.Name == d.VCenter {
-			for ref, r := range c.snap.vms {
-				for _, x := range r.disks {
-					if (x.fcd != "" && x.fcd == d.ID) || (d.File != "" && x.file == d.File) {
-						out = append(out, c.snap.vm(c.vc.Name, ref))
-						break
-					}
-				}
+		for _, ref := range refs {
+			if c.snap != nil && c.snap.vms[ref] != nil {
+				out = append(out, c.snap.vm(c.vc.Name, ref))
+			} else {
+				out = append(out, VM{VCenter: c.vc.Name, Ref: ref, Name: ref})
 			}
 		}
 		c.mu.RUnlock()
@@ -37,23 +52,31 @@ func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 	return out, nil
 }
 
-// DiskAttachments maps FCD IDs to the BIOS UUIDs of the VMs that have them attached, from
-// the inventory cache, for every disk the VMs carry with a vDiskId or a file in files
-// (file path -> FCD ID).
+// DiskAttachments maps FCD IDs to the BIOS UUIDs of the node VMs that have them attached,
+// from the disk watch, for every disk they carry with a vDiskId or a file in files (file
+// path -> FCD ID).
 func (m *Manager) DiskAttachments(files map[string]string) map[string][]string {
 	out := map[string][]string{}
 	for _, c := range m.caches {
+		c.disks.mu.Lock()
+		byVM := make(map[string][]diskRec, len(c.disks.disks))
+		for k, v := range c.disks.disks {
+			byVM[k] = v
+		}
+		c.disks.mu.Unlock()
 		c.mu.RLock()
-		if c.snap != nil {
-			for _, r := range c.snap.vms {
-				for _, x := range r.disks {
-					id := x.fcd
-					if id == "" {
-						id = files[x.file]
-					}
-					if id != "" {
-						out[id] = appendOnce(out[id], r.uuid)
-					}
+		for ref, disks := range byVM {
+			uuid := ref
+			if c.snap != nil && c.snap.vms[ref] != nil {
+				uuid = c.snap.vms[ref].uuid
+			}
+			for _, x := range disks {
+				id := x.fcd
+				if id == "" {
+					id = files[x.file]
+				}
+				if id != "" {
+					out[id] = appendOnce(out[id], uuid)
 				}
 			}
 		}

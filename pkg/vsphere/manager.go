@@ -43,6 +43,7 @@ func (m *Manager) Start(ctx context.Context) {
 				c.run(ctx)
 				m.sessions[i].Close(context.WithoutCancel(ctx))
 			}()
+			go c.disks.run(ctx)
 		}
 	})
 }
@@ -130,6 +131,7 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 		case 0:
 			continue
 		case 1:
+			m.trackDisks(found[0])
 			return found[0], nil
 		default:
 			refs := make([]string, 0, len(found))
@@ -208,4 +210,13 @@ func (c *cache) lookup(k lookupKey) ([]VM, CacheStatus) {
 		out = append(out, vm)
 	}
 	return out, st
+}
+
+// trackDisks adds a node VM to its vCenter's disk watch.
+func (m *Manager) trackDisks(vm VM) {
+	for _, c := range m.caches {
+		if c.vc.Name == vm.VCenter {
+			c.disks.track(vm.Ref)
+		}
+	}
 }

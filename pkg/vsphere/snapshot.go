@@ -14,7 +14,7 @@ var (
 		"name", "config.uuid", "config.template", "config.guestId", "config.hardware.numCPU",
 		"config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.hostName", "guest.net",
 		"resourcePool", "parent", "datastore", "guest.toolsRunningStatus", "guestHeartbeatStatus",
-		"runtime.dasVmProtection", "customValue", "config.hardware.device",
+		"runtime.dasVmProtection", "customValue",
 	}
 	hostProps = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "runtime.inQuarantineMode"}
 	// nameProps is all that is read of clusters, resource pools, folders and datastores.

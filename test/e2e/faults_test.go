@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/pkg/volumes"
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -196,6 +197,10 @@ func (w *faultWorld) joinNode(t *testing.T, name string) {
 		}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The observer follows this node VM's disks (for the double-attachment check).
+	if _, err := w.vc.FindNodeVM(ctx, vsphere.NodeQuery{Name: name}); err != nil {
 		t.Fatal(err)
 	}
 }
