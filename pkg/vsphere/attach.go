@@ -117,6 +117,7 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 // DetachDisks removes the disks' devices from the VM with one reconfigure, keeping the
 // files. A disk the VM does not have is already detached: success.
 func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]error, error) {
+	m.trackDisks(vm)
 	_, client, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err

@@ -97,6 +97,7 @@ func TestAttachDetachByReconfigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.mgr.TrackDisks(vm)
 	var ids []string
 	for _, n := range []string{"pvc-a", "pvc-b", "pvc-c"} {
 		d, err := env.mgr.CreateDisk(ctx, DiskSpec{Name: n, Datastore: ds, CapacityMiB: 16})

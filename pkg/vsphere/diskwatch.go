@@ -13,8 +13,8 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// diskWatch follows the virtual disks of node VMs only: the VMs a lookup matched to a
-// Node or that disks were attached to. Watching config.hardware.device of every VM made
+// diskWatch follows the virtual disks of the node VMs the CSI controller works with (see
+// TrackDisks). Watching config.hardware.device of every VM made
 // the inventory three times slower to read at 5,000 VMs (measured: node initialization
 // 103 s against 32 s), and only node VMs ever receive our disks. One ListView per vCenter
 // holds the tracked VMs; tracking more VMs extends it in place (ModifyListView).

@@ -200,9 +200,11 @@ func (w *faultWorld) joinNode(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	// The observer follows this node VM's disks (for the double-attachment check).
-	if _, err := w.vc.FindNodeVM(ctx, vsphere.NodeQuery{Name: name}); err != nil {
+	vm, err := w.vc.FindNodeVM(ctx, vsphere.NodeQuery{Name: name})
+	if err != nil {
 		t.Fatal(err)
 	}
+	w.vc.TrackDisks(vm)
 }
 
 func (w *faultWorld) storageClass(t *testing.T) {

@@ -25,6 +25,7 @@ type Backend interface {
 	DeleteDiskSnapshot(ctx context.Context, diskID, snapshotID string) error
 	CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID, name string) (vsphere.Disk, error)
 	FindNodeVM(ctx context.Context, q vsphere.NodeQuery) (vsphere.VM, error)
+	TrackDisks(vm vsphere.VM)
 	AttachDisks(ctx context.Context, vm vsphere.VM, diskIDs []string) (map[string]vsphere.Attachment, error)
 	DetachDisks(ctx context.Context, vm vsphere.VM, diskIDs []string) (map[string]error, error)
 }

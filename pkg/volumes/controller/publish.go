@@ -38,6 +38,7 @@ func (c *Controller) ControllerPublishVolume(ctx context.Context, req *csi.Contr
 	if err != nil {
 		return nil, grpcError(err)
 	}
+	c.backend.TrackDisks(vm)
 	others, err := c.consumers(ctx, d)
 	for _, o := range others {
 		if o.VCenter != vm.VCenter || o.Ref != vm.Ref {
