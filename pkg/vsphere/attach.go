@@ -48,6 +48,7 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 	spec := types.VirtualMachineConfigSpec{}
 	slots := newSlotAllocator(devices)
 	var added []string
+	known := map[string]Disk{}
 	for _, id := range diskIDs {
 		d, err := m.Disk(ctx, id)
 		if err != nil {
@@ -85,6 +86,7 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		}
 		spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: disk})
 		added = append(added, id)
+		known[id] = d
 	}
 	if len(added) == 0 {
 		return out, nil
@@ -102,7 +104,7 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 	}
 	devices = object.VirtualDeviceList(after.Config.Hardware.Device)
 	for _, id := range added {
-		d, _ := m.Disk(ctx, id)
+		d := known[id]
 		disk := findDisk(devices, d.ID, d.File)
 		if disk == nil {
 			out[id] = Attachment{Err: fmt.Errorf("%w: VM %s reconfigured, but disk %s is not among its devices", ErrUnavailable, vm.Name, id)}

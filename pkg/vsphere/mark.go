@@ -18,14 +18,9 @@ const NodeMarkField = "kubernetes.io/node"
 // unchanged mark costs no call. Needs the Global.SetCustomField privilege (and
 // Global.ManageCustomFields once, to create the attribute).
 func (m *Manager) MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) error {
-	var c *cache
-	for _, x := range m.caches {
-		if x.vc.Name == vcenter {
-			c = x
-		}
-	}
-	if c == nil {
-		return fmt.Errorf("%w: vCenter %q is not configured", ErrNotFound, vcenter)
+	c, err := m.cacheFor(vcenter)
+	if err != nil {
+		return err
 	}
 	client, err := c.sess.Client(ctx)
 	if err != nil {

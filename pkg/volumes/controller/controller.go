@@ -88,10 +88,11 @@ func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequ
 			return nil, status.Errorf(codes.AlreadyExists, "volume %s exists with %d MiB, which does not fit the requested capacity range", req.GetName(), existing.CapacityMiB)
 		}
 		log.V(2).Info("Volume exists already", "id", existing.ID)
-		return c.volumeResponse(ctx, existing, req)
+		return c.volumeResponse(ctx, existing, req, nil)
 	}
 
 	var d vsphere.Disk
+	var dss []vsphere.Datastore
 	if snap := req.GetVolumeContentSource().GetSnapshot(); snap != nil {
 		diskID, snapID, ok := parseSnapshotID(snap.GetSnapshotId())
 		if !ok {
@@ -102,7 +103,7 @@ func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequ
 		}
 		d, err = c.backend.CreateDiskFromSnapshot(ctx, diskID, snapID, req.GetName())
 	} else {
-		d, err = c.createDisk(ctx, req.GetName(), p, size, req.GetAccessibilityRequirements())
+		d, dss, err = c.createDisk(ctx, req.GetName(), p, size, req.GetAccessibilityRequirements())
 	}
 	if err != nil {
 		return nil, grpcError(err)
@@ -112,13 +113,15 @@ func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequ
 			return nil, grpcError(err)
 		}
 	}
-	return c.volumeResponse(ctx, d, req)
+	return c.volumeResponse(ctx, d, req, dss)
 }
 
-func (c *Controller) createDisk(ctx context.Context, name string, p params, size int64, topo *csi.TopologyRequirement) (vsphere.Disk, error) {
+// createDisk chooses a datastore and creates the disk; it returns the datastores it read,
+// for the response's topology.
+func (c *Controller) createDisk(ctx context.Context, name string, p params, size int64, topo *csi.TopologyRequirement) (vsphere.Disk, []vsphere.Datastore, error) {
 	dss, err := c.backend.Datastores(ctx)
 	if err != nil {
-		return vsphere.Disk{}, err
+		return vsphere.Disk{}, nil, err
 	}
 	var compatible map[string]bool
 	var profile string
@@ -144,27 +147,31 @@ func (c *Controller) createDisk(ctx context.Context, name string, p params, size
 			break
 		}
 		if profile == "" {
-			return vsphere.Disk{}, status.Errorf(codes.InvalidArgument, "StorageClass parameter %s %q: %v", volumes.ParamPolicy, p.Policy, lastErr)
+			return vsphere.Disk{}, nil, status.Errorf(codes.InvalidArgument, "StorageClass parameter %s %q: %v", volumes.ParamPolicy, p.Policy, lastErr)
 		}
 	}
 	ds, err := chooseDatastore(dss, p, topo, size*mib, compatible)
 	if err != nil {
 		if errors.Is(err, vsphere.ErrNotFound) || errors.Is(err, vsphere.ErrAmbiguous) {
-			return vsphere.Disk{}, status.Error(codes.InvalidArgument, err.Error())
+			return vsphere.Disk{}, nil, status.Error(codes.InvalidArgument, err.Error())
 		}
-		return vsphere.Disk{}, status.Error(codes.ResourceExhausted, err.Error())
+		return vsphere.Disk{}, nil, status.Error(codes.ResourceExhausted, err.Error())
 	}
-	return c.backend.CreateDisk(ctx, vsphere.DiskSpec{Name: name, Datastore: ds, CapacityMiB: size, ProfileID: profile})
+	d, err := c.backend.CreateDisk(ctx, vsphere.DiskSpec{Name: name, Datastore: ds, CapacityMiB: size, ProfileID: profile})
+	return d, dss, err
 }
 
-func (c *Controller) volumeResponse(ctx context.Context, d vsphere.Disk, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
+// volumeResponse describes the disk; dss are datastores already read, nil to read them.
+func (c *Controller) volumeResponse(ctx context.Context, d vsphere.Disk, req *csi.CreateVolumeRequest, dss []vsphere.Datastore) (*csi.CreateVolumeResponse, error) {
 	vol := &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib, ContentSource: req.GetVolumeContentSource()}
 	if fs := req.GetParameters()[volumes.ParamFSType]; fs != "" {
 		vol.VolumeContext = map[string]string{volumes.ParamFSType: fs}
 	}
-	dss, err := c.backend.Datastores(ctx)
-	if err != nil {
-		return nil, grpcError(err)
+	if dss == nil {
+		var err error
+		if dss, err = c.backend.Datastores(ctx); err != nil {
+			return nil, grpcError(err)
+		}
 	}
 	for _, ds := range dss {
 		if ds.VCenter == d.VCenter && ds.Ref == d.DatastoreRef {
