@@ -39,7 +39,8 @@ deps: ## Host tools the volume tests use (xfsprogs), installed with apt-get when
 
 test-e2e: build control-plane deps ## End-to-end tests on etcd, kube-apiserver and the simulator.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
-	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)'
+	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)' \
+	|| { hack/e2e-failures.sh $(ARTIFACTS)/e2e.log; exit 1; }
 
 test-faults: build control-plane deps ## Full fault matrix (writes docs/reliability.md) and crash churn (200 claims, 100 kills).
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \

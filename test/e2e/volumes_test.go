@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/vsphere-cloud/provider/pkg/volumes"
@@ -205,6 +206,7 @@ func TestVolumes(t *testing.T) {
 	var va *storagev1.VolumeAttachment
 	t.Run("a Pod on a node gets the disk attached to the node VM", func(t *testing.T) {
 		w.createPod(t, ns, "app", "vol-node-0", "data")
+		w.reportInUse(t, "vol-node-0", pv)
 		start := time.Now()
 		va = w.waitAttachment(t, pv.Name, "vol-node-0", func(va *storagev1.VolumeAttachment) bool { return va.Status.Attached })
 		t.Logf("attached in %s", time.Since(start).Round(time.Millisecond))
@@ -281,6 +283,7 @@ func TestVolumes(t *testing.T) {
 		if _, err := w.node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: disk.ID, StagingTargetPath: staging}); err != nil {
 			t.Fatal(err)
 		}
+		w.reportInUse(t, "vol-node-0")
 		if err := core.Pods(ns).Delete(ctx, "app", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
 			t.Fatal(err)
 		}
@@ -313,6 +316,7 @@ func TestVolumes(t *testing.T) {
 	t.Run("a node VM without disk.EnableUUID gets an attach error that says how to fix it, and attaches once fixed", func(t *testing.T) {
 		pv2 := w.bindClaim(t, ns, "data2", "64Mi")
 		w.createPod(t, ns, "app2", "vol-node-1", "data2")
+		w.reportInUse(t, "vol-node-1", pv2)
 		va2 := w.waitAttachment(t, pv2.Name, "vol-node-1", func(va *storagev1.VolumeAttachment) bool { return va.Status.AttachError != nil })
 		if msg := va2.Status.AttachError.Message; !strings.Contains(msg, "disk.EnableUUID=TRUE") {
 			t.Errorf("attach error = %q; want it to name disk.EnableUUID=TRUE", msg)
@@ -328,6 +332,7 @@ func TestVolumes(t *testing.T) {
 		if err := core.Pods(ns).Delete(ctx, "app2", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
 			t.Fatal(err)
 		}
+		w.reportInUse(t, "vol-node-1")
 		if err := core.PersistentVolumeClaims(ns).Delete(ctx, "data2", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -369,6 +374,30 @@ func (w *volumeWorld) bindClaim(t *testing.T, ns, name, size string) *v1.Persist
 		t.Fatal(err)
 	}
 	return pv
+}
+
+// reportInUse sets the Node's status.volumesInUse to pvs, as kubelet does while a Pod's
+// volumes are wanted or mounted and clears once they are unmounted. The attach-detach
+// controller assumes a volume it attached is mounted until a Node update says otherwise,
+// and waits up to six minutes before detaching one it believes mounted.
+func (w *volumeWorld) reportInUse(t *testing.T, node string, pvs ...*v1.PersistentVolume) {
+	t.Helper()
+	ctx := context.Background()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := w.cp.Client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		n.Status.VolumesInUse = nil
+		for _, pv := range pvs {
+			n.Status.VolumesInUse = append(n.Status.VolumesInUse, v1.UniqueVolumeName("kubernetes.io/csi/"+pv.Spec.CSI.Driver+"^"+pv.Spec.CSI.VolumeHandle))
+		}
+		_, err = w.cp.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("reporting volumes in use on %s: %v", node, err)
+	}
 }
 
 func (w *volumeWorld) createPod(t *testing.T, ns, name, node, claim string) {
