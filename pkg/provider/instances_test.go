@@ -19,11 +19,30 @@ type fakeInventory struct {
 	vm   vsphere.VM
 	err  error
 	last vsphere.NodeQuery
+	// syncs, when set, is what WaitSynced does: it returns the error and the lookup
+	// error becomes syncedErr. Without it, WaitSynced returns at once.
+	syncs     func(ctx context.Context) error
+	syncedErr error
+	waits     int
+	lookups   int
 }
 
 func (f *fakeInventory) FindNodeVM(_ context.Context, q vsphere.NodeQuery) (vsphere.VM, error) {
 	f.last = q
+	f.lookups++
 	return f.vm, f.err
+}
+
+func (f *fakeInventory) WaitSynced(ctx context.Context) error {
+	f.waits++
+	if f.syncs == nil {
+		return nil
+	}
+	if err := f.syncs(ctx); err != nil {
+		return err
+	}
+	f.err = f.syncedErr
+	return nil
 }
 
 func node(providerID, systemUUID string) *v1.Node {
@@ -105,5 +124,32 @@ func TestStaleCacheAnswersOnlyExistence(t *testing.T) {
 	}
 	if _, err := i.InstanceMetadata(ctx, node("", "")); !errors.Is(err, vsphere.ErrUnavailable) {
 		t.Errorf("InstanceMetadata on a stale cache: %v, want ErrUnavailable", err)
+	}
+}
+
+// Initialization waits for the first inventory read instead of failing into the node
+// controller's back-off; existence and shutdown checks never wait.
+func TestInitializationWaitsForTheFirstInventoryRead(t *testing.T) {
+	ctx := context.Background()
+	notRead := fmt.Errorf("x: %w", vsphere.ErrUnavailable)
+	inv := &fakeInventory{vm: vsphere.VM{UUID: "4214c5e2-1111-2222-3333-444455556666", Fresh: true}, err: notRead,
+		syncs: func(context.Context) error { return nil }}
+	i, _ := New(&config.Config{}, inv).InstancesV2()
+	if _, err := i.InstanceExists(ctx, node("", "x")); err == nil || inv.waits != 0 {
+		t.Errorf("InstanceExists before the first read = %v after %d waits; want an error and no wait", err, inv.waits)
+	}
+	if _, err := i.InstanceShutdown(ctx, node("", "x")); err == nil || inv.waits != 0 {
+		t.Errorf("InstanceShutdown before the first read = %v after %d waits; want an error and no wait", err, inv.waits)
+	}
+	md, err := i.InstanceMetadata(ctx, node("", "x"))
+	if err != nil || md.ProviderID != "vsphere://4214c5e2-1111-2222-3333-444455556666" || inv.waits != 1 || inv.lookups != 4 {
+		t.Errorf("InstanceMetadata = %+v, %v after %d waits and %d lookups; want the VM after one wait and a second lookup", md, err, inv.waits, inv.lookups)
+	}
+
+	// A vCenter that is never read: the wait ends (here at once) and the error stays.
+	inv = &fakeInventory{err: notRead, syncedErr: notRead, syncs: func(context.Context) error { return notRead }}
+	i, _ = New(&config.Config{}, inv).InstancesV2()
+	if _, err := i.InstanceMetadata(ctx, node("", "x")); !errors.Is(err, vsphere.ErrUnavailable) || inv.lookups != 1 {
+		t.Errorf("InstanceMetadata with an unread inventory = %v after %d lookups; want ErrUnavailable after one", err, inv.lookups)
 	}
 }

@@ -14,4 +14,6 @@ type Inventory interface {
 	// may exist in a cache that cannot prove absence; vsphere.ErrAmbiguous when several
 	// VMs match.
 	FindNodeVM(ctx context.Context, q vsphere.NodeQuery) (vsphere.VM, error)
+	// WaitSynced waits until every vCenter's inventory has been read once, or ctx ends.
+	WaitSynced(ctx context.Context) error
 }

@@ -43,10 +43,13 @@ type cache struct {
 	marked    map[string]string
 	// disks follows the devices of node VMs.
 	disks *diskWatch
+	// synced is closed once the first complete inventory has been read.
+	synced     chan struct{}
+	syncedOnce sync.Once
 }
 
 func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache {
-	c := &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now}
+	c := &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now, synced: make(chan struct{})}
 	c.disks = newDiskWatch(c)
 	return c
 }
@@ -196,6 +199,7 @@ func (c *cache) watch(ctx context.Context) error {
 		}
 		notify := c.onChange
 		if live {
+			c.syncedOnce.Do(func() { close(c.synced) })
 			inventoryObjects.WithLabelValues(c.vc.Name, "VirtualMachine").Set(float64(len(snap.vms)))
 			inventoryObjects.WithLabelValues(c.vc.Name, "HostSystem").Set(float64(len(snap.hosts)))
 		}

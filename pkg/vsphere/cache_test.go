@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,34 @@ func TestOneDownVCenterDoesNotBlockAnother(t *testing.T) {
 	}
 	if _, err := mgr.FindNodeVM(ctx, NodeQuery{Name: "nowhere"}); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("absence with one vCenter down: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestWaitSyncedNamesTheVCenterNotReadYet(t *testing.T) {
+	a := startSim(t, simulator.VPX(), nil)
+	b := startSim(t, simulator.VPX(), nil)
+	b.server.Close() // never reachable for the manager below
+	cfg := *a.cfg
+	cfg.VCenters = []config.VCenterConfig{a.cfg.VCenters[0], b.cfg.VCenters[0]}
+	cfg.VCenters[1].Name = "sim-b"
+	pw, _ := a.server.URL.User.Password()
+	mgr := NewManager(&cfg, staticCreds{Username: a.server.URL.User.Username(), Password: pw})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	err := mgr.WaitSynced(wctx) // not started: nothing is read
+	wcancel()
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "sim, sim-b") {
+		t.Fatalf("WaitSynced before Start = %v; want ErrUnavailable naming sim and sim-b", err)
+	}
+	mgr.Start(ctx)
+	wctx, wcancel = context.WithTimeout(ctx, 5*time.Second)
+	err = mgr.WaitSynced(wctx)
+	wcancel()
+	if !errors.Is(err, ErrUnavailable) || strings.Contains(err.Error(), "sim,") || !strings.Contains(err.Error(), "sim-b") {
+		t.Fatalf("WaitSynced with sim-b down = %v; want ErrUnavailable naming only sim-b", err)
+	}
+	if !mgr.Status()[0].Synced {
+		t.Error("the reachable vCenter was not read")
 	}
 }

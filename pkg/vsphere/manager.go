@@ -60,6 +60,25 @@ func (m *Manager) Status() []CacheStatus {
 	return out
 }
 
+// WaitSynced waits until every vCenter's cache has read its first complete inventory,
+// or ctx ends; the error then names the vCenters not read yet. Callers use it after a
+// restart, so that a lookup waits seconds for the inventory instead of failing and being
+// retried at a back-off.
+func (m *Manager) WaitSynced(ctx context.Context) error {
+	var pending []string
+	for _, c := range m.caches {
+		select {
+		case <-c.synced:
+		case <-ctx.Done():
+			pending = append(pending, c.vc.Name)
+		}
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("%w: inventory of vCenter %s not read yet: %w", ErrUnavailable, strings.Join(pending, ", "), ctx.Err())
+	}
+	return nil
+}
+
 // Change says what one batch of inventory updates touched: VMs and hosts by managed
 // object ID, or All (initial sync, resync, renamed containers).
 type Change struct {
