@@ -15,6 +15,8 @@ const (
 	AnnotationSharingKey = "vsphere-cloud.io/sharing-key"
 	// AnnotationPool restricts allocation to one VIPPool.
 	AnnotationPool = "vsphere-cloud.io/pool"
+	// Finalizer keeps a Service of Class until its address is released.
+	Finalizer = "vsphere-cloud.io/vip"
 	// ConditionAllocated and ConditionAnnounced are the Service conditions this product sets.
 	ConditionAllocated = "vsphere-cloud.io/Allocated"
 	ConditionAnnounced = "vsphere-cloud.io/Announced"

@@ -9,7 +9,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	lbcontroller "github.com/vsphere-cloud/provider/pkg/loadbalancer/controller"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
@@ -24,7 +24,7 @@ type Cloud struct {
 	cfg       *config.Config
 	inventory Inventory
 	// lb allocates VIPs (nil when loadBalancer.enabled is false); it starts in Initialize.
-	lb *loadbalancer.Provider
+	lb *lbcontroller.Provider
 	// start connects to vCenter; called by Initialize with the framework's client.
 	start func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error
 }
@@ -89,24 +89,24 @@ func New(cfg *config.Config, inv Inventory) *Cloud {
 	return c
 }
 
-func newLB(c *Cloud) *loadbalancer.Provider {
+func newLB(c *Cloud) *lbcontroller.Provider {
 	if !c.cfg.LoadBalancer.Enabled {
 		return nil
 	}
-	return loadbalancer.NewProvider(lbInventory{c}, c.cfg.LoadBalancer.LeaseNamespace, c.cfg.LoadBalancer.ServeClassless)
+	return lbcontroller.NewProvider(lbInventory{c}, c.cfg.LoadBalancer.LeaseNamespace, c.cfg.LoadBalancer.ServeClassless)
 }
 
 // lbInventory reads the inventory lazily: it exists only after Initialize.
 type lbInventory struct{ c *Cloud }
 
-func (l lbInventory) VMsReporting(ip string) []loadbalancer.VMRef {
+func (l lbInventory) VMsReporting(ip string) []lbcontroller.VMRef {
 	inv, ok := l.c.inventory.(interface{ VMsByIP(string) []vsphere.VM })
 	if !ok {
 		return nil
 	}
-	var out []loadbalancer.VMRef
+	var out []lbcontroller.VMRef
 	for _, vm := range inv.VMsByIP(ip) {
-		out = append(out, loadbalancer.VMRef{Name: vm.Name, UUID: vm.UUID})
+		out = append(out, lbcontroller.VMRef{Name: vm.Name, UUID: vm.UUID})
 	}
 	return out
 }

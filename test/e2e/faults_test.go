@@ -12,6 +12,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -411,10 +412,10 @@ func (w *faultWorld) invariants(t *testing.T, keeper string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handles := map[string]bool{}
+	handles := map[string]string{} // volume handle → PV name
 	for _, pv := range pvs.Items {
 		if pv.Spec.CSI != nil {
-			handles[pv.Spec.CSI.VolumeHandle] = true
+			handles[pv.Spec.CSI.VolumeHandle] = pv.Name
 		}
 	}
 	files := map[string]string{}
@@ -422,7 +423,7 @@ func (w *faultWorld) invariants(t *testing.T, keeper string) {
 	for _, d := range disks {
 		files[d.File] = d.ID
 		byID[d.ID] = true
-		if !handles[d.ID] {
+		if handles[d.ID] == "" {
 			// A claim still being deleted may own it for a moment; give it the time a
 			// deletion takes before calling it an orphan.
 			if !framework.WaitFor(30*time.Second, 500*time.Millisecond, func() bool { _, err := w.vc.Disk(ctx, d.ID); return err != nil }) {
@@ -430,9 +431,20 @@ func (w *faultWorld) invariants(t *testing.T, keeper string) {
 			}
 		}
 	}
-	for h := range handles {
-		if !byID[h] {
-			t.Errorf("lost disk: a PV refers to %s, which does not exist", h)
+	for h, pvName := range handles {
+		if byID[h] {
+			continue
+		}
+		// A released PV outlives its disk for a moment: external-provisioner deletes the
+		// disk first, then the PV. Lost means the PV stays and the disk never comes back.
+		if !framework.WaitFor(30*time.Second, 500*time.Millisecond, func() bool {
+			if _, err := w.cp.Client.CoreV1().PersistentVolumes().Get(ctx, pvName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return true
+			}
+			_, err := w.vc.Disk(ctx, h)
+			return err == nil
+		}) {
+			t.Errorf("lost disk: PV %s refers to %s, which does not exist", pvName, h)
 		}
 	}
 	for id, vms := range w.vc.DiskAttachments(files) {

@@ -90,18 +90,22 @@ func (p *Process) Tail(n int) string {
 }
 
 // PeakRSSBytes reads VmHWM, the peak resident set size, from /proc.
-func (p *Process) PeakRSSBytes() (int64, error) {
+func (p *Process) PeakRSSBytes() (int64, error) { return p.StatusBytes("VmHWM") }
+
+// StatusBytes reads one kB field of /proc/<pid>/status (VmHWM, VmRSS, RssAnon,
+// RssFile, ...) in bytes.
+func (p *Process) StatusBytes(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.Pid())
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, p.Pid())
 }
 
 // FreePort returns a TCP port that was free a moment ago.

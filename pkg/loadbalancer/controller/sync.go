@@ -1,9 +1,10 @@
-package loadbalancer
+package controller
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -23,9 +24,6 @@ import (
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
-// Finalizer keeps a Service of Class until its address is released.
-const Finalizer = "vsphere-cloud.io/vip"
-
 const poolsKey = "\x00pools"
 
 // refreshPools re-reads VIPPools, rebuilds the pools and queues status updates when they
@@ -35,7 +33,7 @@ func (p *Provider) refreshPools(ctx context.Context) error {
 	if err := p.crc.List(ctx, &list); err != nil {
 		return err
 	}
-	pools, problems := BuildPools(list.Items, p.nsLabels)
+	pools, problems := loadbalancer.BuildPools(list.Items, p.nsLabels)
 	p.mu.Lock()
 	changed := !samePools(p.pools, pools) || !reflect.DeepEqual(p.problems, problems)
 	p.pools, p.problems = pools, problems
@@ -51,8 +49,8 @@ func (p *Provider) refreshPools(ctx context.Context) error {
 	return nil
 }
 
-func samePools(a, b []Pool) bool {
-	return slices.EqualFunc(a, b, func(x, y Pool) bool {
+func samePools(a, b []loadbalancer.Pool) bool {
+	return slices.EqualFunc(a, b, func(x, y loadbalancer.Pool) bool {
 		return x.Name == y.Name && x.Network == y.Network && x.AutoAssign == y.AutoAssign && slices.Equal(x.Ranges, y.Ranges)
 	})
 }
@@ -65,16 +63,16 @@ func (p *Provider) leaseChanged(obj any) {
 			l, _ = t.GetObj().(*coordinationv1.Lease)
 		}
 	}
-	if l == nil || l.Labels[LeaseLabel] == "" {
+	if l == nil || l.Labels[loadbalancer.LeaseLabel] == "" {
 		return
 	}
-	ip, err := netip.ParseAddr(l.Labels[LeaseLabel])
+	ip, err := netip.ParseAddr(l.Labels[loadbalancer.LeaseLabel])
 	if err != nil {
 		return
 	}
 	for _, obj := range p.services.List() {
 		svc := obj.(*v1.Service)
-		if slices.Contains(IngressIPs(svc), ip) {
+		if slices.Contains(loadbalancer.IngressIPs(svc), ip) {
 			p.queue.Add(svc.Namespace + "/" + svc.Name)
 		}
 	}
@@ -115,21 +113,21 @@ func (p *Provider) syncService(ctx context.Context, key string) error {
 		return nil
 	}
 	svc := obj.(*v1.Service).DeepCopy()
-	ours := svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass == Class
-	if !Serves(svc, p.classless) || (ours && svc.DeletionTimestamp != nil) {
+	ours := svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass == loadbalancer.Class
+	if !loadbalancer.Serves(svc, p.classless) || (ours && svc.DeletionTimestamp != nil) {
 		if ours || p.alloc.Held(key) != nil {
 			p.alloc.Release(key)
 			p.queue.Add(poolsKey)
 		}
-		if ours && svc.Spec.Type == v1.ServiceTypeLoadBalancer || slices.Contains(svc.Finalizers, Finalizer) {
+		if ours && svc.Spec.Type == v1.ServiceTypeLoadBalancer || slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
 			return p.removeFinalizer(ctx, svc)
 		}
 		return nil
 	}
 	var allocErr error
 	if ours {
-		if !slices.Contains(svc.Finalizers, Finalizer) {
-			patch := fmt.Appendf(nil, `{"metadata":{"finalizers":%s}}`, quoteList(append(svc.Finalizers, Finalizer)))
+		if !slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
+			patch := fmt.Appendf(nil, `{"metadata":{"finalizers":%s}}`, quoteList(append(svc.Finalizers, loadbalancer.Finalizer)))
 			if svc, err = p.kube.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 				return err
 			}
@@ -137,7 +135,7 @@ func (p *Provider) syncService(ctx context.Context, key string) error {
 		var ips []netip.Addr
 		ips, allocErr = p.assign(ctx, svc)
 		if allocErr == nil {
-			svc.Status.LoadBalancer = *StatusFor(ips)
+			svc.Status.LoadBalancer = *loadbalancer.StatusFor(ips)
 		}
 	} else {
 		p.mu.Lock()
@@ -150,11 +148,11 @@ func (p *Provider) syncService(ctx context.Context, key string) error {
 // assign allocates for svc and records the outcome as an Event when it fails. A failure
 // that a pool created a moment ago would fix re-reads the pools once first.
 func (p *Provider) assign(ctx context.Context, svc *v1.Service) ([]netip.Addr, error) {
-	req, err := RequestFor(svc)
+	req, err := loadbalancer.RequestFor(svc)
 	var ips []netip.Addr
 	if err == nil {
 		ips, err = p.alloc.Assign(req)
-		if r := reasonOf(err); r == ReasonNoPool || r == ReasonNotInPool || r == ReasonExhausted {
+		if r := reasonOf(err); r == loadbalancer.ReasonNoPool || r == loadbalancer.ReasonNotInPool || r == loadbalancer.ReasonExhausted {
 			if p.refreshPools(ctx) == nil {
 				ips, err = p.alloc.Assign(req)
 			}
@@ -169,7 +167,7 @@ func (p *Provider) assign(ctx context.Context, svc *v1.Service) ([]netip.Addr, e
 }
 
 func reasonOf(err error) string {
-	var e *Error
+	var e *loadbalancer.Error
 	if errors.As(err, &e) {
 		return e.Reason
 	}
@@ -182,20 +180,20 @@ func (p *Provider) writeConditions(ctx context.Context, svc *v1.Service, allocEr
 	orig := svc.Status.DeepCopy()
 	gen := svc.Generation
 	if allocErr != nil {
-		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: ConditionAllocated, Status: metav1.ConditionFalse, Reason: reasonOf(allocErr), Message: allocErr.Error(), ObservedGeneration: gen})
-	} else if len(IngressIPs(svc)) > 0 {
-		ips := IngressIPs(svc)
+		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: loadbalancer.ConditionAllocated, Status: metav1.ConditionFalse, Reason: reasonOf(allocErr), Message: allocErr.Error(), ObservedGeneration: gen})
+	} else if len(loadbalancer.IngressIPs(svc)) > 0 {
+		ips := loadbalancer.IngressIPs(svc)
 		pools := make([]string, 0, len(ips))
 		for _, ip := range ips {
 			if pool, ok := p.alloc.PoolOf(ip); ok {
 				pools = append(pools, ip.String()+" from VIPPool "+pool.Name)
 			}
 		}
-		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: ConditionAllocated, Status: metav1.ConditionTrue, Reason: "Allocated", Message: strings.Join(pools, "; "), ObservedGeneration: gen})
+		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: loadbalancer.ConditionAllocated, Status: metav1.ConditionTrue, Reason: "Allocated", Message: strings.Join(pools, "; "), ObservedGeneration: gen})
 	}
-	if len(IngressIPs(svc)) > 0 {
+	if len(loadbalancer.IngressIPs(svc)) > 0 {
 		st, reason, msg := p.announced(ctx, svc)
-		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: ConditionAnnounced, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
+		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: loadbalancer.ConditionAnnounced, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
 	if equality.Semantic.DeepEqual(orig, &svc.Status) {
 		return nil
@@ -212,11 +210,11 @@ func (p *Provider) writeConditions(ctx context.Context, svc *v1.Service, allocEr
 func (p *Provider) announced(ctx context.Context, svc *v1.Service) (metav1.ConditionStatus, string, string) {
 	var parts []string
 	all := true
-	for _, ip := range IngressIPs(svc) {
-		obj, ok, _ := p.leases.GetByKey(p.namespace + "/" + LeaseName(ip))
+	for _, ip := range loadbalancer.IngressIPs(svc) {
+		obj, ok, _ := p.leases.GetByKey(p.namespace + "/" + loadbalancer.LeaseName(ip))
 		var holder string
 		if ok {
-			holder = LeaseHolder(obj.(*coordinationv1.Lease), time.Now())
+			holder = loadbalancer.LeaseHolder(obj.(*coordinationv1.Lease), time.Now())
 		}
 		klog.FromContext(ctx).V(4).Info("VIP announcer", "vip", ip, "leaseFound", ok, "holder", holder)
 		if holder == "" {
@@ -240,10 +238,10 @@ func (p *Provider) announced(ctx context.Context, svc *v1.Service) (metav1.Condi
 }
 
 func (p *Provider) removeFinalizer(ctx context.Context, svc *v1.Service) error {
-	if !slices.Contains(svc.Finalizers, Finalizer) {
+	if !slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
 		return nil
 	}
-	rest := slices.DeleteFunc(slices.Clone(svc.Finalizers), func(f string) bool { return f == Finalizer })
+	rest := slices.DeleteFunc(slices.Clone(svc.Finalizers), func(f string) bool { return f == loadbalancer.Finalizer })
 	patch := fmt.Appendf(nil, `{"metadata":{"finalizers":%s,"resourceVersion":%q}}`, quoteList(rest), svc.ResourceVersion)
 	_, err := p.kube.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if apierrors.IsNotFound(err) {

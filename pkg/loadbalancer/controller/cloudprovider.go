@@ -1,7 +1,8 @@
-package loadbalancer
+package controller
 
 import (
 	"context"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 
 	v1 "k8s.io/api/core/v1"
 )
@@ -12,7 +13,7 @@ func (p *Provider) GetLoadBalancer(_ context.Context, _ string, svc *v1.Service)
 	if len(ips) == 0 {
 		return nil, false, nil
 	}
-	return StatusFor(ips), true, nil
+	return loadbalancer.StatusFor(ips), true, nil
 }
 
 // GetLoadBalancerName names the Service's load balancer.
@@ -36,7 +37,7 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 	if err != nil {
 		return nil, err
 	}
-	return StatusFor(ips), nil
+	return loadbalancer.StatusFor(ips), nil
 }
 
 // UpdateLoadBalancer has nothing to do: the node set does not change a VIP.

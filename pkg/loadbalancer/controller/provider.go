@@ -1,8 +1,9 @@
-package loadbalancer
+package controller
 
 import (
 	"context"
 	"fmt"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"net/netip"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ type Provider struct {
 	namespace string
 	classless bool
 
-	alloc  *Allocator
+	alloc  *loadbalancer.Allocator
 	ready  chan struct{}
 	once   sync.Once
 	kube   kubernetes.Interface
@@ -62,8 +63,8 @@ type Provider struct {
 	lastErr  map[string]error // class-less Services' last allocation result
 	nodeUUID map[string]bool  // BIOS UUIDs of Nodes (from providerIDs)
 	nodeIPs  map[string]bool  // Node addresses
-	problems map[string]PoolProblem
-	pools    []Pool
+	problems map[string]loadbalancer.PoolProblem
+	pools    []loadbalancer.Pool
 }
 
 type cacheLister interface {
@@ -77,7 +78,7 @@ var _ cloudprovider.LoadBalancer = (*Provider)(nil)
 // classless serves Services without a loadBalancerClass.
 func NewProvider(inv Inventory, namespace string, classless bool) *Provider {
 	p := &Provider{inv: inv, namespace: namespace, classless: classless, ready: make(chan struct{}), lastErr: map[string]error{}}
-	p.alloc = NewAllocator(nil, p.vmUses)
+	p.alloc = loadbalancer.NewAllocator(nil, p.vmUses)
 	return p
 }
 
@@ -169,14 +170,14 @@ func (p *Provider) restore(ctx context.Context) {
 	n := 0
 	for _, obj := range p.services.List() {
 		svc := obj.(*v1.Service)
-		if !Serves(svc, p.classless) || len(IngressIPs(svc)) == 0 {
+		if !loadbalancer.Serves(svc, p.classless) || len(loadbalancer.IngressIPs(svc)) == 0 {
 			continue
 		}
-		req, err := RequestFor(svc)
+		req, err := loadbalancer.RequestFor(svc)
 		if err != nil {
-			req = Request{Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace}
+			req = loadbalancer.Request{Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace}
 		}
-		p.alloc.Restore(req, IngressIPs(svc))
+		p.alloc.Restore(req, loadbalancer.IngressIPs(svc))
 		n++
 	}
 	klog.FromContext(ctx).Info("Rebuilt VIP allocations from Service status", "services", n)
