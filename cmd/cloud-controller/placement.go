@@ -65,7 +65,9 @@ func startPlacement(initCtx app.ControllerInitContext, cfg *cloudcontrollerconfi
 		broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 		recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: "vsphere-cloud-placement"})
-		ctl := placement.New(inv, cl, cc.InformerFactory.Core().V1().Nodes(), recorder, clusterName)
+		// The framework's node controllers watch Nodes through cfg.SharedInformers; the
+		// controller context's InformerFactory is a second factory, with a second cache.
+		ctl := placement.New(inv, cl, cfg.SharedInformers.Core().V1().Nodes(), recorder, clusterName)
 		go ctl.Run(ctx, 4)
 		return namedController(placementControllerName), true, nil
 	}

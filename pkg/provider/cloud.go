@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 
+	"k8s.io/client-go/informers"
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
@@ -27,6 +28,8 @@ type Cloud struct {
 	lb *lbcontroller.Provider
 	// start connects to vCenter; called by Initialize with the framework's client.
 	start func(ctx context.Context, b cloudprovider.ControllerClientBuilder) error
+	// startLB, set by Initialize, starts VIP allocation; SetInformers calls it.
+	startLB func(informers.SharedInformerFactory)
 }
 
 // registerOnce guards the framework's global registry, which refuses a second
@@ -133,13 +136,25 @@ func (c *Cloud) Initialize(b cloudprovider.ControllerClientBuilder, stop <-chan 
 		}
 	}
 	if c.lb != nil {
-		cfg, err := b.Config("vsphere-cloud-vip")
-		if err == nil {
-			err = c.lb.Start(ctx, cfg)
+		c.startLB = func(f informers.SharedInformerFactory) {
+			cfg, err := b.Config("vsphere-cloud-vip")
+			if err == nil {
+				err = c.lb.Start(ctx, cfg, f)
+			}
+			if err != nil {
+				log.Error(err, "Cannot start VIP allocation; LoadBalancer Services stay pending until restart")
+			}
 		}
-		if err != nil {
-			log.Error(err, "Cannot start VIP allocation; LoadBalancer Services stay pending until restart")
-		}
+	}
+}
+
+var _ cloudprovider.InformerUser = (*Cloud)(nil)
+
+// SetInformers starts VIP allocation on the framework's shared informer factory. The
+// framework calls it right after Initialize, before it starts the factory.
+func (c *Cloud) SetInformers(f informers.SharedInformerFactory) {
+	if c.startLB != nil {
+		c.startLB(f)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
@@ -248,6 +249,65 @@ func TestLoadBalancer(t *testing.T) {
 		if s := w.waitService(t, "web", "lost its address", func(s *v1.Service) bool { return true }); ingress(s) != "10.77.0.200" {
 			t.Errorf("web now has %q", ingress(s))
 		}
+	})
+
+	t.Run("a pending Service gets an address as soon as a pool is created, or its Namespace is admitted", func(t *testing.T) {
+		// Neither pool auto-assigns: only Services that name them draw from them. The
+		// Services are of our class: class-less ones are retried by the upstream service
+		// controller at its own back-off (5 s, then doubling), whatever we watch.
+		w.service(t, "waits-for-pool", withAnnotation(loadbalancer.AnnotationPool, "later"), withClass(loadbalancer.Class))
+		w.waitService(t, "waits-for-pool", "not pending", func(s *v1.Service) bool {
+			c := condition(s, loadbalancer.ConditionAllocated)
+			return c != nil && c.Status == metav1.ConditionFalse
+		})
+		start := time.Now()
+		if err := w.crc.Create(ctx, &v1alpha1.VIPPool{ObjectMeta: metav1.ObjectMeta{Name: "later"},
+			Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.77.2.1-10.77.2.2"}, AutoAssign: ptr.To(false)}}); err != nil {
+			t.Fatal(err)
+		}
+		if !framework.WaitFor(20*time.Second, 50*time.Millisecond, func() bool {
+			s, err := w.cp.Client.CoreV1().Services("default").Get(ctx, "waits-for-pool", metav1.GetOptions{})
+			return err == nil && ingress(s) == "10.77.2.1"
+		}) {
+			t.Fatal("waits-for-pool got no address from the new pool")
+		}
+		t.Logf("address allocated %s after the pool was created", time.Since(start).Round(time.Millisecond))
+
+		if err := w.crc.Create(ctx, &v1alpha1.VIPPool{ObjectMeta: metav1.ObjectMeta{Name: "team-a"},
+			Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.77.3.1"}, AutoAssign: ptr.To(false),
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-ns"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "team-svc", Namespace: "team-ns", Annotations: map[string]string{loadbalancer.AnnotationPool: "team-a"}},
+			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class), Ports: []v1.ServicePort{{Port: 80, Protocol: v1.ProtocolTCP}}}}
+		if _, err := w.cp.Client.CoreV1().Services("team-ns").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		get := func() *v1.Service {
+			s, err := w.cp.Client.CoreV1().Services("team-ns").Get(ctx, "team-svc", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		if !framework.WaitFor(20*time.Second, 100*time.Millisecond, func() bool {
+			c := condition(get(), loadbalancer.ConditionAllocated)
+			return c != nil && c.Status == metav1.ConditionFalse
+		}) {
+			t.Fatalf("team-svc in an unlabelled Namespace is not pending: %+v", get().Status)
+		}
+		patch := []byte(`{"metadata":{"labels":{"team":"a"}}}`)
+		if _, err := w.cp.Client.CoreV1().Namespaces().Patch(ctx, "team-ns", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		start = time.Now()
+		if !framework.WaitFor(20*time.Second, 50*time.Millisecond, func() bool { return ingress(get()) == "10.77.3.1" }) {
+			t.Fatalf("team-svc did not get 10.77.3.1 once its Namespace was labelled: %+v", get().Status)
+		}
+		t.Logf("address allocated %s after the Namespace was labelled", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("after a restart, allocations are rebuilt from Service status", func(t *testing.T) {

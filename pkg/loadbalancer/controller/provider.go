@@ -54,10 +54,11 @@ type Provider struct {
 	queue  workqueue.TypedRateLimitingInterface[string]
 	events record.EventRecorder
 
-	services cacheLister
-	nodes    cacheLister
-	leases   cacheLister
-	nsLabels func(string) labels.Set
+	services  cacheLister
+	nodes     cacheLister
+	leases    cacheLister
+	poolStore cacheLister
+	nsLabels  func(string) labels.Set
 
 	mu       sync.Mutex
 	lastErr  map[string]error // class-less Services' last allocation result
@@ -83,14 +84,17 @@ func NewProvider(inv Inventory, namespace string, classless bool) *Provider {
 }
 
 // Start watches Services, Nodes, Namespaces, Leases, VIPPools and NodeVMs, rebuilds the
-// allocations, then serves. It returns at once; it runs until ctx ends.
-func (p *Provider) Start(ctx context.Context, cfg *rest.Config) error {
+// allocations, then serves. It returns at once; it runs until ctx ends. Services, Nodes
+// and Namespaces come from shared, the factory the cloud-provider framework's own
+// controllers use (it starts it), so they are not watched and cached twice; with shared
+// nil, Start makes and starts a factory of its own.
+func (p *Provider) Start(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory) error {
 	var err error
-	p.once.Do(func() { err = p.start(ctx, cfg) })
+	p.once.Do(func() { err = p.start(ctx, cfg, shared) })
 	return err
 }
 
-func (p *Provider) start(ctx context.Context, cfg *rest.Config) error {
+func (p *Provider) start(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory) error {
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -104,7 +108,7 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config) error {
 	if err := v1alpha1.AddToScheme(sch); err != nil {
 		return err
 	}
-	crc, err := client.New(crCfg, client.Options{Scheme: sch})
+	crc, err := client.NewWithWatch(crCfg, client.Options{Scheme: sch})
 	if err != nil {
 		return err
 	}
@@ -114,13 +118,19 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config) error {
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	p.events = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "vsphere-cloud-vip"})
 
-	f := informers.NewSharedInformerFactory(kube, 10*time.Minute)
+	f := shared
+	if f == nil {
+		f = informers.NewSharedInformerFactory(kube, 10*time.Minute)
+	}
+	// Leases only in their namespace: a cluster-wide Lease informer would also cache
+	// every kubelet's heartbeat Lease.
 	svcInf := f.Core().V1().Services().Informer()
 	nodeInf := f.Core().V1().Nodes().Informer()
 	nsInf := f.Core().V1().Namespaces().Informer()
 	lf := informers.NewSharedInformerFactoryWithOptions(kube, 10*time.Minute, informers.WithNamespace(p.namespace))
 	leaseInf := lf.Coordination().V1().Leases().Informer()
-	p.services, p.nodes, p.leases = svcInf.GetStore(), nodeInf.GetStore(), leaseInf.GetStore()
+	poolInf := newPoolInformer(crc)
+	p.services, p.nodes, p.leases, p.poolStore = svcInf.GetStore(), nodeInf.GetStore(), leaseInf.GetStore(), poolInf.GetStore()
 	p.nsLabels = func(ns string) labels.Set {
 		obj, ok, _ := nsInf.GetStore().GetByKey(ns)
 		if !ok {
@@ -136,27 +146,28 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config) error {
 	_, _ = svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueueSvc, UpdateFunc: func(_, n any) { enqueueSvc(n) }, DeleteFunc: enqueueSvc})
 	_, _ = nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.nodeChanged, UpdateFunc: func(_, n any) { p.nodeChanged(n) }, DeleteFunc: p.nodeChanged})
 	_, _ = leaseInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.leaseChanged, UpdateFunc: func(_, n any) { p.leaseChanged(n) }, DeleteFunc: p.leaseChanged})
-	f.Start(ctx.Done())
+	if shared == nil {
+		f.Start(ctx.Done())
+	}
 	lf.Start(ctx.Done())
+	go poolInf.RunWithContext(ctx)
 	go func() {
 		log := klog.FromContext(ctx).WithName("vip")
 		ctx := klog.NewContext(ctx, log)
-		if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, nodeInf.HasSynced, nsInf.HasSynced, leaseInf.HasSynced) {
+		if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, nodeInf.HasSynced, nsInf.HasSynced, leaseInf.HasSynced, poolInf.HasSynced) {
 			return
 		}
 		p.rebuildNodes()
-		for ctx.Err() == nil {
-			if err := p.refreshPools(ctx); err == nil {
-				break
-			} else {
-				log.Error(err, "Reading VIPPools failed; retrying")
-			}
-			time.Sleep(2 * time.Second)
-		}
+		p.refreshPools()
 		p.restore(ctx)
 		close(p.ready)
+		// Pools are rebuilt on every VIPPool change, and pending Services of a Namespace
+		// are retried when its labels change (namespaceSelector).
+		_, _ = poolInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(any) { p.refreshPools() }, UpdateFunc: func(_, _ any) { p.refreshPools() }, DeleteFunc: func(any) { p.refreshPools() },
+		})
+		_, _ = nsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: p.namespaceChanged})
 		log.Info("VIP allocation ready", "pools", len(p.pools))
-		go p.pollPools(ctx)
 		go func() { <-ctx.Done(); p.queue.ShutDown() }()
 		for i := 0; i < 2; i++ {
 			go p.worker(ctx)
@@ -181,23 +192,6 @@ func (p *Provider) restore(ctx context.Context) {
 		n++
 	}
 	klog.FromContext(ctx).Info("Rebuilt VIP allocations from Service status", "services", n)
-}
-
-// pollPools re-reads VIPPools: they change rarely, and a List every few seconds costs less
-// than another watch connection per replica.
-func (p *Provider) pollPools(ctx context.Context) {
-	t := time.NewTicker(3 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := p.refreshPools(ctx); err != nil {
-				klog.FromContext(ctx).V(2).Info("Reading VIPPools failed", "err", err)
-			}
-		}
-	}
 }
 
 func (p *Provider) waitReady(ctx context.Context) error {

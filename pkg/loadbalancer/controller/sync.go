@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,12 +29,13 @@ const poolsKey = "\x00pools"
 
 // refreshPools re-reads VIPPools, rebuilds the pools and queues status updates when they
 // changed.
-func (p *Provider) refreshPools(ctx context.Context) error {
-	var list v1alpha1.VIPPoolList
-	if err := p.crc.List(ctx, &list); err != nil {
-		return err
+func (p *Provider) refreshPools() {
+	objs := p.poolStore.List()
+	items := make([]v1alpha1.VIPPool, 0, len(objs))
+	for _, obj := range objs {
+		items = append(items, *obj.(*v1alpha1.VIPPool))
 	}
-	pools, problems := loadbalancer.BuildPools(list.Items, p.nsLabels)
+	pools, problems := loadbalancer.BuildPools(items, p.nsLabels)
 	p.mu.Lock()
 	changed := !samePools(p.pools, pools) || !reflect.DeepEqual(p.problems, problems)
 	p.pools, p.problems = pools, problems
@@ -46,7 +48,21 @@ func (p *Provider) refreshPools(ctx context.Context) error {
 			p.queue.Add(svc.Namespace + "/" + svc.Name)
 		}
 	}
-	return nil
+}
+
+// namespaceChanged retries the Services of a Namespace whose labels changed: a pool's
+// namespaceSelector may now admit them, or no longer.
+func (p *Provider) namespaceChanged(old, cur any) {
+	o, ok1 := old.(*v1.Namespace)
+	n, ok2 := cur.(*v1.Namespace)
+	if !ok1 || !ok2 || labels.Equals(o.Labels, n.Labels) {
+		return
+	}
+	for _, obj := range p.services.List() {
+		if svc := obj.(*v1.Service); svc.Namespace == n.Name {
+			p.queue.Add(svc.Namespace + "/" + svc.Name)
+		}
+	}
 }
 
 func samePools(a, b []loadbalancer.Pool) bool {
@@ -146,17 +162,13 @@ func (p *Provider) syncService(ctx context.Context, key string) error {
 }
 
 // assign allocates for svc and records the outcome as an Event when it fails. A failure
-// that a pool created a moment ago would fix re-reads the pools once first.
+// that a new or grown pool fixes is retried when the pool's watch event rebuilds the
+// pools, which queues every Service again.
 func (p *Provider) assign(ctx context.Context, svc *v1.Service) ([]netip.Addr, error) {
 	req, err := loadbalancer.RequestFor(svc)
 	var ips []netip.Addr
 	if err == nil {
 		ips, err = p.alloc.Assign(req)
-		if r := reasonOf(err); r == loadbalancer.ReasonNoPool || r == loadbalancer.ReasonNotInPool || r == loadbalancer.ReasonExhausted {
-			if p.refreshPools(ctx) == nil {
-				ips, err = p.alloc.Assign(req)
-			}
-		}
 	}
 	if err != nil {
 		p.events.Eventf(svc, v1.EventTypeWarning, reasonOf(err), "No address allocated: %v", err)
