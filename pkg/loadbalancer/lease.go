@@ -12,6 +12,24 @@ import (
 // LeaseLabel marks the Leases that elect a VIP's announcer.
 const LeaseLabel = "vsphere-cloud.io/vip"
 
+// LeaseLabelValue is ip as a label value, which may hold no colons and must start and
+// end with a letter or digit: IPv4 as written, IPv6 in full with "-" for each ":"
+// (fd00-0000-0000-0000-0000-0000-0000-0007 for fd00::7).
+func LeaseLabelValue(ip netip.Addr) string {
+	if ip.Is4() {
+		return ip.String()
+	}
+	return strings.ReplaceAll(ip.StringExpanded(), ":", "-")
+}
+
+// ParseLeaseLabel reads a LeaseLabelValue back.
+func ParseLeaseLabel(v string) (netip.Addr, error) {
+	if strings.Contains(v, "-") {
+		v = strings.ReplaceAll(v, "-", ":")
+	}
+	return netip.ParseAddr(v)
+}
+
 // LeaseName is the Lease that elects the node announcing ip: vip-10-0-0-7 for IPv4,
 // vip6-<32 hex digits> for IPv6.
 func LeaseName(ip netip.Addr) string {

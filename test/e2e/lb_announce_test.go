@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
@@ -64,6 +66,15 @@ func startVIPLAN(t *testing.T, w *lbWorld) *vipLAN {
 	}
 	if err := seg.AddNamespace("vipc", "10.77.0.100", ""); err != nil {
 		t.Fatal(err)
+	}
+	for i, n := range append(slices.Clone(w.nodes), "vipc") {
+		ns, host := "vipc", "100"
+		if n != "vipc" {
+			ns, host = nsOf(n), strconv.Itoa(11+i)
+		}
+		if err := seg.AddAddress(ns, "fd77::"+host+"/64"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	api := strings.TrimPrefix(w.cp.Config.Host, "https://")
 	fwd, err := framework.StartForward("10.77.0.1:0", api)
@@ -274,6 +285,7 @@ func testAnnouncement(t *testing.T, w *lbWorld) {
 			t.Errorf("%s still carries %s after handing it over", leader, vip)
 		}
 	})
+	t.Run("IPv6: the client's neighbour entry follows the leader (NDP)", func(t *testing.T) { testAnnouncementIPv6(t, w, l) })
 	var peak int64
 	for _, p := range l.agents {
 		if rss, err := p.PeakRSSBytes(); err == nil {
@@ -293,4 +305,41 @@ func TestBenchVIP(t *testing.T) {
 	w.service(t, "web")
 	w.waitService(t, "web", "no ingress", func(s *v1.Service) bool { return ingress(s) == "10.77.0.200" })
 	testAnnouncement(t, w)
+}
+
+// testAnnouncementIPv6: an IPv6-only Service's VIP is answered by its leader, the client's
+// neighbour entry has the leader's MAC, and after the leader's agent is killed the
+// successor's unsolicited neighbour advertisement moves the entry. The killed agent's
+// namespace keeps the address and its listener, so without the advertisement the client
+// would go on reaching the old node for the entry's reachable time (15 to 45 s).
+func testAnnouncementIPv6(t *testing.T, w *lbWorld, l *vipLAN) {
+	const vip = "fd77::200"
+	w.pool(t, "lan6", vip+"-fd77::205")
+	w.service(t, "web6", func(s *v1.Service) {
+		s.Spec.IPFamilies = []v1.IPFamily{v1.IPv6Protocol}
+		s.Spec.IPFamilyPolicy = ptr.To(v1.IPFamilyPolicySingleStack)
+	})
+	w.waitService(t, "web6", "no IPv6 ingress", func(s *v1.Service) bool { return ingress(s) == vip })
+	leader := announcer(t, w, "web6", "")
+	if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return l.seg.HasAddress(nsOf(leader), vip) }) {
+		t.Fatalf("the announcing node %s does not carry %s", leader, vip)
+	}
+	probe := startProber(t, l.seg, "["+vip+"]:8080")
+	start := time.Now()
+	if a := probe.waitAnswer(t, start, "", 20*time.Second); a.node != leader {
+		t.Fatalf("the client reached %s over IPv6, want the announcing node %s", a.node, leader)
+	}
+	if mac := l.seg.Neighbor("vipc", vip); mac != l.macs[leader] {
+		t.Fatalf("the client's neighbour entry for %s is %q, want the leader's MAC %s", vip, mac, l.macs[leader])
+	}
+	killed := time.Now()
+	l.agents[leader].Kill()
+	a := probe.waitAnswer(t, killed, leader, 20*time.Second)
+	failover := a.at.Sub(killed)
+	bench("vip6_failover_seconds", failover.Seconds(), "s")
+	t.Logf("IPv6 failover %s: %s -> %s", failover.Round(10*time.Millisecond), leader, a.node)
+	if mac := l.seg.Neighbor("vipc", vip); mac != l.macs[a.node] {
+		t.Errorf("after failover the client's neighbour entry is %q, want %s's %s", mac, a.node, l.macs[a.node])
+	}
+	l.startAgent(l.t, leader)
 }

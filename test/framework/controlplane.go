@@ -128,7 +128,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 		"--client-ca-file", p.CAFile, "--authorization-mode", "RBAC",
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file", saPub, "--service-account-signing-key-file", saKey,
-		"--service-cluster-ip-range", "10.96.0.0/16", "--enable-priority-and-fairness=false",
+		"--service-cluster-ip-range", "10.96.0.0/16,fd96::/108", "--enable-priority-and-fairness=false",
 		"--max-requests-inflight", "2000", "--max-mutating-requests-inflight", "1000",
 		"--disable-admission-plugins", "ServiceAccount", "--endpoint-reconciler-type", "none", "--allow-privileged=true", "--v", "1")
 	if err != nil {

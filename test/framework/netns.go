@@ -73,6 +73,12 @@ func (s *Segment) AddNamespace(ns, ip, mac string) error {
 	return nil
 }
 
+// AddAddress adds cidr (an IPv6 one, say) to eth0 in namespace ns, without duplicate
+// address detection, so that it is usable at once.
+func (s *Segment) AddAddress(ns, cidr string) error {
+	return ipCmd("-n", ns, "addr", "add", cidr, "dev", "eth0", "nodad")
+}
+
 // Command runs a program inside namespace ns.
 func (s *Segment) Command(ns, bin string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)

@@ -315,7 +315,7 @@ func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Le
 	secs := int32(a.cfg.LeaseDuration / time.Second)
 	var err error
 	if l == nil {
-		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Namespace: a.cfg.Namespace, Labels: map[string]string{loadbalancer.LeaseLabel: ip.String()}}}
+		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Namespace: a.cfg.Namespace, Labels: map[string]string{loadbalancer.LeaseLabel: loadbalancer.LeaseLabelValue(ip)}}}
 		setHostLabel(l, host)
 		l.Spec = coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.cfg.NodeName), LeaseDurationSeconds: &secs, AcquireTime: &mt, RenewTime: &mt}
 		err = a.cfg.Client.Create(ctx, l)
@@ -327,7 +327,11 @@ func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Le
 		err = a.cfg.Client.Update(ctx, l)
 	}
 	if err != nil {
-		klog.FromContext(ctx).V(3).Info("Lost the race for a VIP", "vip", ip, "err", err)
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			klog.FromContext(ctx).V(3).Info("Lost the race for a VIP", "vip", ip, "err", err)
+		} else {
+			klog.FromContext(ctx).Error(err, "Cannot take the VIP's Lease", "vip", ip)
+		}
 		return
 	}
 	delete(a.freeSince, ip)

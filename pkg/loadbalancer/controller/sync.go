@@ -82,7 +82,7 @@ func (p *Provider) leaseChanged(obj any) {
 	if l == nil || l.Labels[loadbalancer.LeaseLabel] == "" {
 		return
 	}
-	ip, err := netip.ParseAddr(l.Labels[loadbalancer.LeaseLabel])
+	ip, err := loadbalancer.ParseLeaseLabel(l.Labels[loadbalancer.LeaseLabel])
 	if err != nil {
 		return
 	}
