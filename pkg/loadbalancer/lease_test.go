@@ -25,3 +25,25 @@ func TestLeaseNamesAndLabelsAreValid(t *testing.T) {
 		}
 	}
 }
+
+func FuzzLeaseLabel(f *testing.F) {
+	f.Add([]byte{10, 0, 0, 7})
+	f.Add(netip.MustParseAddr("fd77::200").AsSlice())
+	f.Add(netip.MustParseAddr("::").AsSlice())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ip, ok := netip.AddrFromSlice(b)
+		if !ok {
+			return
+		}
+		v := LeaseLabelValue(ip)
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			t.Fatalf("label value %q for %s: %v", v, ip, errs)
+		}
+		if errs := validation.IsDNS1123Subdomain(LeaseName(ip)); len(errs) > 0 {
+			t.Fatalf("Lease name %q for %s: %v", LeaseName(ip), ip, errs)
+		}
+		if back, err := ParseLeaseLabel(v); err != nil || back != ip {
+			t.Fatalf("ParseLeaseLabel(%q) = %s, %v; want %s", v, back, err, ip)
+		}
+	})
+}
