@@ -15,6 +15,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -286,6 +287,9 @@ func testAnnouncement(t *testing.T, w *lbWorld) {
 		}
 	})
 	t.Run("IPv6: the client's neighbour entry follows the leader (NDP)", func(t *testing.T) { testAnnouncementIPv6(t, w, l) })
+	t.Run("externalTrafficPolicy Local: only a node with a ready endpoint announces, and the VIP follows the endpoint", func(t *testing.T) {
+		testAnnouncementLocal(t, w, l)
+	})
 	var peak int64
 	for _, p := range l.agents {
 		if rss, err := p.PeakRSSBytes(); err == nil {
@@ -342,4 +346,43 @@ func testAnnouncementIPv6(t *testing.T, w *lbWorld, l *vipLAN) {
 		t.Errorf("after failover the client's neighbour entry is %q, want %s's %s", mac, a.node, l.macs[a.node])
 	}
 	l.startAgent(l.t, leader)
+}
+
+// testAnnouncementLocal: a Service with externalTrafficPolicy Local is announced by the node
+// that has its ready endpoint (an EndpointSlice written here, as the EndpointSlice
+// controller would), and the VIP moves when the endpoint does.
+func testAnnouncementLocal(t *testing.T, w *lbWorld, l *vipLAN) {
+	ctx := context.Background()
+	w.service(t, "local", func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal })
+	vip := ingress(w.waitService(t, "local", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }))
+	eps := w.cp.Client.DiscoveryV1().EndpointSlices("default")
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "local-1", Labels: map[string]string{discoveryv1.LabelServiceName: "local"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, NodeName: ptr.To(w.nodes[1]), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+		Ports:       []discoveryv1.EndpointPort{{Port: ptr.To[int32](8080), Protocol: ptr.To(v1.ProtocolTCP)}},
+	}
+	if _, err := eps.Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := announcer(t, w, "local", ""); got != w.nodes[1] {
+		t.Fatalf("announced by %s, want %s, the only node with a ready endpoint", got, w.nodes[1])
+	}
+	if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return l.seg.HasAddress(nsOf(w.nodes[1]), vip) }) {
+		t.Fatalf("%s does not carry %s", w.nodes[1], vip)
+	}
+	moved := time.Now()
+	slice.Endpoints[0].NodeName = ptr.To(w.nodes[2])
+	if _, err := eps.Update(ctx, slice, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !framework.WaitFor(20*time.Second, 50*time.Millisecond, func() bool {
+		return l.seg.HasAddress(nsOf(w.nodes[2]), vip) && !l.seg.HasAddress(nsOf(w.nodes[1]), vip)
+	}) {
+		t.Fatalf("%s did not move from %s to %s with the endpoint", vip, w.nodes[1], w.nodes[2])
+	}
+	t.Logf("the VIP followed its endpoint to %s in %s", w.nodes[2], time.Since(moved).Round(10*time.Millisecond))
+	if got := announcer(t, w, "local", w.nodes[1]); got != w.nodes[2] {
+		t.Errorf("Announced names %s, want %s", got, w.nodes[2])
+	}
 }
