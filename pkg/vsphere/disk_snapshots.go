@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vmware/govmomi/object"
@@ -56,6 +57,10 @@ func (m *Manager) DiskSnapshots(ctx context.Context, diskID string) ([]DiskSnaps
 	if err != nil {
 		return nil, err
 	}
+	return m.snapshotsOf(ctx, d)
+}
+
+func (m *Manager) snapshotsOf(ctx context.Context, d Disk) ([]DiskSnapshot, error) {
 	c, err := m.cacheFor(d.VCenter)
 	if err != nil {
 		return nil, err
@@ -81,21 +86,17 @@ func (m *Manager) DiskSnapshots(ctx context.Context, diskID string) ([]DiskSnaps
 // DeleteDiskSnapshot deletes a snapshot; a snapshot (or disk) that does not exist is
 // success.
 func (m *Manager) DeleteDiskSnapshot(ctx context.Context, diskID, snapshotID string) error {
-	snaps, err := m.DiskSnapshots(ctx, diskID)
+	d, err := m.Disk(ctx, diskID)
+	if err == nil {
+		var snaps []DiskSnapshot
+		snaps, err = m.snapshotsOf(ctx, d)
+		if err == nil && !slices.ContainsFunc(snaps, func(s DiskSnapshot) bool { return s.ID == snapshotID }) {
+			return nil
+		}
+	}
 	if isNotFound(err) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	found := false
-	for _, s := range snaps {
-		found = found || s.ID == snapshotID
-	}
-	if !found {
-		return nil
-	}
-	d, err := m.Disk(ctx, diskID)
 	if err != nil {
 		return err
 	}

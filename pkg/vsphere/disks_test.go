@@ -180,6 +180,9 @@ func TestDiskExtendSnapshotAndPolicy(t *testing.T) {
 	if err := env.mgr.DeleteDiskSnapshot(ctx, d.ID, s.ID); err != nil {
 		t.Fatalf("deleting an absent snapshot: %v", err)
 	}
+	if err := env.mgr.DeleteDiskSnapshot(ctx, "00000000-0000-0000-0000-000000000000", s.ID); err != nil {
+		t.Fatalf("deleting a snapshot of an absent disk: %v", err)
+	}
 
 	id, ok, err := env.mgr.StoragePolicyID(ctx, "sim", "vSAN Default Storage Policy", []string{ds.Ref})
 	if err != nil || id == "" || !ok[ds.Ref] {
