@@ -14,8 +14,8 @@ CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## Build cloud-controller, vsphere-node and the simulator program into bin/.
-	$(GO) build -o $(BIN)/ ./cmd/cloud-controller ./cmd/vsphere-node ./hack/vcsim
+build: ## Build cloud-controller, vsphere-node, vsphere-csi-node and the simulator program into bin/.
+	$(GO) build -o $(BIN)/ ./cmd/cloud-controller ./cmd/vsphere-node ./cmd/vsphere-csi-node ./hack/vcsim
 
 control-plane: ## Build (or reuse) pinned etcd and kube-apiserver in $(VSPHERE_CLOUD_CACHE).
 	@mkdir -p $(ARTIFACTS)

@@ -1,6 +1,9 @@
 // Command vsphere-node is vsphere-cloud's node agent (a DaemonSet). It holds no vCenter
 // credentials: it reads its own Node's NodeVM from the Kubernetes API, checks what only the
-// guest can see, and keeps its Node's placement labels, conditions and maintenance taint.
+// guest can see, keeps its Node's placement labels, conditions and maintenance taint, and
+// announces the LoadBalancer VIPs it is elected for. The CSI Node service runs beside it in
+// the same DaemonSet as its own program, vsphere-csi-node, so that the agent does not
+// carry gRPC's memory.
 package main
 
 import (
@@ -109,11 +112,6 @@ func run(args []string) error {
 			Dataplane: announce.Kernel{}, Interface: opts.VIPInterface, LeaseDuration: opts.VIPLeaseDuration,
 		})
 		if err := mgr.Add(manager.RunnableFunc(a.Run)); err != nil {
-			return err
-		}
-	}
-	if opts.CSIEndpoint != "" {
-		if err := mgr.Add(csiNode(opts, mgr.GetAPIReader())); err != nil {
 			return err
 		}
 	}

@@ -31,12 +31,6 @@ type Options struct {
 	HealthAddr string
 	// PlacementAgent runs the placement reconciler (labels, conditions, taints).
 	PlacementAgent bool
-	// CSIEndpoint serves the CSI Node service (unix:///path); empty turns it off.
-	CSIEndpoint string
-	// DeviceWait is how long NodeStage waits for an attached disk to appear.
-	DeviceWait time.Duration
-	// SysRoot is the guest's /sys, to rescan grown disks.
-	SysRoot string
 	// VIPAnnounce elects and announces LoadBalancer VIPs from this node.
 	VIPAnnounce bool
 	// VIPInterface carries every VIP; empty: the interface whose MAC is the VM's NIC on the
@@ -59,10 +53,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.DrainOnHostMaintenance, "drain-on-host-maintenance", false, "evict this node's Pods (respecting PodDisruptionBudgets) while its ESXi host enters or is in maintenance mode")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `metrics address; "0" turns metrics off`)
 	fs.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `health probe address; "0" turns probes off`)
-	fs.BoolVar(&o.PlacementAgent, "placement-agent", true, "keep this Node's placement labels, conditions and maintenance taint; off in a container that only serves CSI")
-	fs.StringVar(&o.CSIEndpoint, "csi-endpoint", "", "serve the CSI Node service of disk.vsphere-cloud.io on this socket (unix:///csi/csi.sock); empty turns it off")
-	fs.DurationVar(&o.DeviceWait, "csi-device-wait", 30*time.Second, "how long to wait for an attached disk to appear in the guest")
-	fs.StringVar(&o.SysRoot, "sys-root", "/sys", "the guest's /sys, to rescan disks that grew")
+	fs.BoolVar(&o.PlacementAgent, "placement-agent", true, "keep this Node's placement labels, conditions and maintenance taint (the CSI Node service is vsphere-csi-node)")
 	fs.BoolVar(&o.VIPAnnounce, "vip-announce", false, "elect (one Lease per VIP) and announce LoadBalancer VIPs from this node; needs host networking, CAP_NET_ADMIN and CAP_NET_RAW")
 	fs.StringVar(&o.VIPInterface, "vip-interface", "", "interface for every VIP; empty: the one whose MAC is the VM's NIC on the VIPPool's network")
 	fs.StringVar(&o.VIPLeaseNamespace, "vip-lease-namespace", "vsphere-cloud-system", "namespace of the VIP Leases (cloud-controller's loadBalancer.leaseNamespace)")
@@ -77,20 +68,14 @@ func (o *Options) Validate() error {
 	if o.DMIRoot == "" {
 		return fmt.Errorf("--dmi-root: required")
 	}
-	if !o.PlacementAgent && o.CSIEndpoint == "" && !o.VIPAnnounce {
-		return fmt.Errorf("--placement-agent=false: with no --csi-endpoint and no --vip-announce there is nothing left to do")
+	if !o.PlacementAgent && !o.VIPAnnounce {
+		return fmt.Errorf("--placement-agent=false: without --vip-announce there is nothing left to do (the CSI Node service is vsphere-csi-node)")
 	}
 	if o.VIPAnnounce && (o.VIPLeaseDuration < time.Second || o.VIPLeaseDuration%time.Second != 0) {
 		return fmt.Errorf("--vip-lease-duration: %s must be whole seconds, at least 1s", o.VIPLeaseDuration)
 	}
 	if o.DrainOnHostMaintenance && !o.PlacementAgent {
 		return fmt.Errorf("--drain-on-host-maintenance: needs --placement-agent")
-	}
-	if o.CSIEndpoint != "" && o.DevRoot == "" {
-		return fmt.Errorf("--dev-root: required with --csi-endpoint (disks are found under <dev-root>/disk/by-id)")
-	}
-	if o.DeviceWait < time.Second {
-		return fmt.Errorf("--csi-device-wait: %s is below 1s", o.DeviceWait)
 	}
 	if o.GuestCheckPeriod < time.Second {
 		return fmt.Errorf("--guest-check-period: %s is below 1s", o.GuestCheckPeriod)

@@ -28,7 +28,7 @@ import (
 
 // volumeWorld is the control plane, simulator, cloud-controller with the CSI controller
 // service, the real sidecars, kube-controller-manager's volume controllers, and one
-// vsphere-node serving the CSI node service on loop devices. The test plays kubelet.
+// vsphere-csi-node serving the CSI node service on loop devices. The test plays kubelet.
 type volumeWorld struct {
 	cp    *framework.ControlPlane
 	sim   *framework.Simulator
@@ -94,14 +94,14 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 	}
 	t.Cleanup(w.guest.Close)
 	nodeSock := filepath.Join(dir, "csi-node.sock")
-	agent, err := framework.StartNodeAgent(cp, "vol-node-0", filepath.Join(dir, "guest-facts"), "--placement-agent=false",
+	agent, err := framework.StartCSINode(cp, "vol-node-0",
 		"--csi-endpoint=unix://"+nodeSock, "--dev-root="+w.guest.DevRoot, "--sys-root="+filepath.Join(dir, "sys"), "--csi-device-wait=5s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(agent.Stop)
 	if !framework.WaitFor(30*time.Second, 50*time.Millisecond, func() bool { _, err := os.Stat(nodeSock); return err == nil }) {
-		t.Fatalf("vsphere-node did not serve CSI:\n%s", agent.Tail(3000))
+		t.Fatalf("vsphere-csi-node did not serve CSI:\n%s", agent.Tail(3000))
 	}
 	conn, err := grpc.NewClient("unix://"+nodeSock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -109,6 +109,11 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	w.node = csi.NewNodeClient(conn)
+	t.Cleanup(func() {
+		if rss, err := agent.PeakRSSBytes(); err == nil {
+			bench("vsphere_csi_node_peak_rss", float64(rss)/(1<<20), "MiB")
+		}
+	})
 
 	for _, n := range []string{"vol-node-0", "vol-node-1"} {
 		w.registerNode(t, n)

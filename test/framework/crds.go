@@ -76,6 +76,16 @@ func StartNodeAgent(cp *ControlPlane, nodeName, guestDir string, flags ...string
 	return Start(cp.Dir, "vsphere-node-"+nodeName, filepath.Join(BinDir(), "vsphere-node"), append(args, flags...)...)
 }
 
+// StartCSINode runs bin/vsphere-csi-node for nodeName with vsphere-node's ServiceAccount
+// token, as the DaemonSet's csi-node container does; flags add to or override the defaults.
+func StartCSINode(cp *ControlPlane, nodeName string, flags ...string) (*Process, error) {
+	if cp.NodeKubeconfig == "" {
+		return nil, fmt.Errorf("no vsphere-node kubeconfig: call InstallManifests first")
+	}
+	args := []string{"--node-name=" + nodeName, "--kubeconfig=" + cp.NodeKubeconfig, "--v=1"}
+	return Start(cp.Dir, "vsphere-csi-node-"+nodeName, filepath.Join(BinDir(), "vsphere-csi-node"), append(args, flags...)...)
+}
+
 // GuestFixture writes a guest's DMI UUID, and disk and vmtoolsd entries, under dir.
 func GuestFixture(dir, dmiUUID string, diskUUIDs, tools bool) error {
 	for _, d := range []string{"dmi", "dev/disk/by-id", "proc/1"} {

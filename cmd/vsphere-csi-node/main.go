@@ -1,0 +1,98 @@
+// Command vsphere-csi-node serves the CSI Node service of disk.vsphere-cloud.io: it finds
+// attached disks by their UUID, formats, mounts, grows and reports them for kubelet. It
+// runs in the vsphere-node DaemonSet's privileged csi-node container, apart from the
+// vsphere-node agent: gRPC and the CSI types cost every process that links them about
+// 8 MiB of resident memory at start-up, which the agent, on every node, should not pay.
+// It reads only its own Node (for the node ID and topology) and holds no credentials.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
+	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/volumes"
+	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "vsphere-csi-node: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	opts := &Options{}
+	fs := pflag.NewFlagSet("vsphere-csi-node", pflag.ContinueOnError)
+	opts.AddFlags(fs)
+	logCfg := logsapi.NewLoggingConfiguration()
+	logsapi.AddFlags(logCfg, fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	if err := logsapi.ValidateAndApply(logCfg, nil); err != nil {
+		return fmt.Errorf("--logging-format: %w", err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("--kubeconfig: %w", err)
+	}
+	nodes, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("--kubeconfig: %w", err)
+	}
+	identity := func(ctx context.Context) (volumes.NodeIdentity, error) {
+		return nodeIdentity(ctx, nodes.Nodes(), opts.NodeName)
+	}
+	node := volumes.NewNode(volumes.NodeConfig{Identity: identity, DevRoot: opts.DevRoot, SysRoot: opts.SysRoot, DeviceWait: opts.DeviceWait})
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx = klog.NewContext(ctx, klog.Background().WithValues("node", opts.NodeName))
+	return volumes.Serve(ctx, opts.Endpoint, func(s *grpc.Server) {
+		id := &volumes.Identity{Topology: func(ctx context.Context) bool {
+			ni, err := identity(ctx)
+			return err == nil && (ni.Zone != "" || ni.Region != "")
+		}}
+		volumes.Register(s, id, nil, node)
+	})
+}
+
+// nodeGetter reads one Node; corev1client.NodeInterface implements it.
+type nodeGetter interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*v1.Node, error)
+}
+
+// nodeIdentity reads the Node: its ID is the VM's BIOS UUID from the providerID that
+// cloud-controller set, so the controller can find the VM without guessing.
+func nodeIdentity(ctx context.Context, nodes nodeGetter, name string) (volumes.NodeIdentity, error) {
+	n, err := nodes.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return volumes.NodeIdentity{}, fmt.Errorf("reading Node %s: %w", name, err)
+	}
+	raw, ok := strings.CutPrefix(n.Spec.ProviderID, "vsphere://")
+	if !ok {
+		return volumes.NodeIdentity{}, fmt.Errorf("node %s has no vsphere:// providerID yet (%q); cloud-controller sets it when it initializes the node", name, n.Spec.ProviderID)
+	}
+	id, err := biosuuid.Normalize(raw)
+	if err != nil {
+		return volumes.NodeIdentity{}, fmt.Errorf("node %s: providerID %q: %w", name, n.Spec.ProviderID, err)
+	}
+	return volumes.NodeIdentity{ID: id, Zone: n.Labels[v1.LabelTopologyZone], Region: n.Labels[v1.LabelTopologyRegion]}, nil
+}
