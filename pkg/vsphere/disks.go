@@ -189,6 +189,15 @@ func (m *Manager) Disks(ctx context.Context, reload bool) ([]Disk, error) {
 	return m.catalog.all(), nil
 }
 
+// KnownDisk is the catalog's entry for id (loading the catalog once), without asking
+// vCenter: what this process last knew of the disk, even if it is gone since.
+func (m *Manager) KnownDisk(ctx context.Context, id string) (Disk, bool) {
+	if err := m.catalog.load(ctx, m); err != nil {
+		return Disk{}, false
+	}
+	return m.catalog.get(id)
+}
+
 // DeleteDisk deletes a disk and its backing file. A disk that does not exist is success.
 func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
 	d, err := m.Disk(ctx, id)

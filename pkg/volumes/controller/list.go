@@ -94,7 +94,7 @@ func (c *Controller) ControllerGetVolume(ctx context.Context, req *csi.Controlle
 	if id == "" {
 		return nil, volumes.Invalid("volume_id is required")
 	}
-	known, wasKnown := c.knownDisk(ctx, id)
+	known, wasKnown := c.backend.KnownDisk(ctx, id)
 	d, err := c.backend.Disk(ctx, id)
 	switch {
 	case errors.Is(err, vsphere.ErrNotFound) && wasKnown:
@@ -112,18 +112,4 @@ func (c *Controller) ControllerGetVolume(ctx context.Context, req *csi.Controlle
 		Volume: &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib},
 		Status: &csi.ControllerGetVolumeResponse_VolumeStatus{PublishedNodeIds: nodes},
 	}, nil
-}
-
-// knownDisk is the catalog's entry for id without asking vCenter.
-func (c *Controller) knownDisk(ctx context.Context, id string) (vsphere.Disk, bool) {
-	disks, err := c.backend.Disks(ctx, false)
-	if err != nil {
-		return vsphere.Disk{}, false
-	}
-	for _, d := range disks {
-		if d.ID == id {
-			return d, true
-		}
-	}
-	return vsphere.Disk{}, false
 }
