@@ -144,22 +144,17 @@ func (c *cache) watch(ctx context.Context) error {
 		if left := time.Until(resyncAt); left < wait {
 			wait = max(left, time.Second)
 		}
-		secs := int32(wait / time.Second)
-		callCtx, cancel := context.WithTimeout(ctx, wait+c.inv.CallTimeout)
-		res, err := methods.WaitForUpdatesEx(callCtx, client, &types.WaitForUpdatesEx{
-			This: pc.Reference(), Version: version, Options: &types.WaitOptions{MaxWaitSeconds: &secs},
-		})
-		cancel()
+		set, err := waitForUpdates(ctx, client, pc.Reference(), version, wait, c.inv.CallTimeout)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("waiting for inventory updates: %w", classify(err))
+			return fmt.Errorf("waiting for inventory updates: %w", err)
 		}
 		truncated := false
 		changed := false
 		ch := Change{VCenter: c.vc.Name}
-		if set := res.Returnval; set != nil {
+		if set != nil {
 			version = set.Version
 			truncated = set.Truncated != nil && *set.Truncated
 			if live {
@@ -212,6 +207,21 @@ func (c *cache) watch(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// waitForUpdates is one WaitForUpdatesEx long-poll of at most wait (whole seconds) on the
+// property collector pc, bounded by wait plus callTimeout; nil when nothing changed.
+func waitForUpdates(ctx context.Context, client *vim25.Client, pc types.ManagedObjectReference, version string, wait, callTimeout time.Duration) (*types.UpdateSet, error) {
+	secs := int32(wait / time.Second)
+	callCtx, cancel := context.WithTimeout(ctx, wait+callTimeout)
+	defer cancel()
+	res, err := methods.WaitForUpdatesEx(callCtx, client, &types.WaitForUpdatesEx{
+		This: pc, Version: version, Options: &types.WaitOptions{MaxWaitSeconds: &secs},
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return res.Returnval, nil
 }
 
 func filterSpec(viewRef types.ManagedObjectReference) types.PropertyFilterSpec {

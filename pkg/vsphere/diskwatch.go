@@ -8,7 +8,6 @@ import (
 
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/view"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/types"
 	"k8s.io/klog/v2"
 )
@@ -116,23 +115,19 @@ func (d *diskWatch) watch(ctx context.Context) error {
 				return fmt.Errorf("adding node VMs to the disk watch: %w", classify(err))
 			}
 		}
-		secs := int32(d.c.inv.MaxWait / time.Second)
+		wait := d.c.inv.MaxWait
 		if len(add) > 0 || version == "" {
-			secs = 1 // pick the additions up at once
+			wait = time.Second // pick the additions up at once
 		}
-		callCtx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+d.c.inv.CallTimeout)
-		res, err := methods.WaitForUpdatesEx(callCtx, client, &types.WaitForUpdatesEx{
-			This: pc.Reference(), Version: version, Options: &types.WaitOptions{MaxWaitSeconds: &secs},
-		})
-		cancel()
+		set, err := waitForUpdates(ctx, client, pc.Reference(), version, wait, d.c.inv.CallTimeout)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("waiting for disk updates: %w", classify(err))
+			return fmt.Errorf("waiting for disk updates: %w", err)
 		}
 		truncated := false
-		if set := res.Returnval; set != nil {
+		if set != nil {
 			version = set.Version
 			truncated = set.Truncated != nil && *set.Truncated
 			for _, fs := range set.FilterSet {
