@@ -290,6 +290,9 @@ func testAnnouncement(t *testing.T, w *lbWorld) {
 	t.Run("externalTrafficPolicy Local: only a node with a ready endpoint announces, and the VIP follows the endpoint", func(t *testing.T) {
 		testAnnouncementLocal(t, w, l)
 	})
+	t.Run("dual-stack: the IPv4 and the IPv6 address are both allocated, announced and reached", func(t *testing.T) {
+		testAnnouncementDualStack(t, w, l)
+	})
 	var peak int64
 	for _, p := range l.agents {
 		if rss, err := p.PeakRSSBytes(); err == nil {
@@ -384,5 +387,29 @@ func testAnnouncementLocal(t *testing.T, w *lbWorld, l *vipLAN) {
 	t.Logf("the VIP followed its endpoint to %s in %s", w.nodes[2], time.Since(moved).Round(10*time.Millisecond))
 	if got := announcer(t, w, "local", w.nodes[1]); got != w.nodes[2] {
 		t.Errorf("Announced names %s, want %s", got, w.nodes[2])
+	}
+}
+
+// testAnnouncementDualStack: a RequireDualStack Service gets one address per family from a
+// pool that has both, each is elected and announced on its own Lease, and the client
+// reaches both.
+func testAnnouncementDualStack(t *testing.T, w *lbWorld, l *vipLAN) {
+	if err := w.crc.Create(context.Background(), &v1alpha1.VIPPool{ObjectMeta: metav1.ObjectMeta{Name: "dual"},
+		Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.77.0.220-10.77.0.221", "fd77::220-fd77::221"}, Network: "VM Network", AutoAssign: ptr.To(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	w.service(t, "dual", withAnnotation(loadbalancer.AnnotationPool, "dual"), func(s *v1.Service) {
+		s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}
+		s.Spec.IPFamilyPolicy = ptr.To(v1.IPFamilyPolicyRequireDualStack)
+	})
+	w.waitService(t, "dual", "no address of each family", func(s *v1.Service) bool { return ingress(s) == "10.77.0.220,fd77::220" })
+	w.waitService(t, "dual", "not announced", func(s *v1.Service) bool {
+		c := condition(s, loadbalancer.ConditionAnnounced)
+		return c != nil && c.Status == metav1.ConditionTrue
+	})
+	for _, target := range []string{"10.77.0.220:8080", "[fd77::220]:8080"} {
+		p := startProber(t, l.seg, target)
+		a := p.waitAnswer(t, time.Now().Add(-time.Second), "", 20*time.Second)
+		t.Logf("the client reached %s at %s", target, a.node)
 	}
 }
