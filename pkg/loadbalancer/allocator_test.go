@@ -51,6 +51,9 @@ func TestParseRange(t *testing.T) {
 		{in: "10.0.0.300", err: "not an address"},
 		{in: "10.0.0.0/33", err: "not a valid CIDR"},
 		{in: "::ffff:10.0.0.0/120", err: "IPv4-mapped"},
+		{in: "::/80", err: "IPv4-mapped"},
+		{in: "::fffe:ffff:ffff-::1:0:0:0", err: "IPv4-mapped"},
+		{in: "::/96", want: "::-::ffff:ffff"},
 	} {
 		r, err := ParseRange(tc.in)
 		switch {

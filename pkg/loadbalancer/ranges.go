@@ -60,6 +60,9 @@ func ParseRange(s string) (Range, error) {
 		if from.Is4() && p.Bits() <= 30 {
 			from, to = from.Next(), to.Prev()
 		}
+		if spansMapped(from, to) {
+			return Range{}, fmt.Errorf("%q includes the IPv4-mapped addresses ::ffff:0:0/96, which are no IPv6 VIPs; use a smaller CIDR", s)
+		}
 		return Range{From: from, To: to}, nil
 	case strings.Contains(s, "-"):
 		a, b, _ := strings.Cut(s, "-")
@@ -75,6 +78,9 @@ func ParseRange(s string) (Range, error) {
 		if to.Less(from) {
 			return Range{}, fmt.Errorf("%q ends before it starts", s)
 		}
+		if spansMapped(from, to) {
+			return Range{}, fmt.Errorf("%q includes IPv4-mapped addresses (::ffff:0:0/96), which are no IPv6 VIPs", s)
+		}
 		return Range{From: from, To: to}, nil
 	default:
 		ip, err := netip.ParseAddr(s)
@@ -84,6 +90,14 @@ func ParseRange(s string) (Range, error) {
 		ip = ip.Unmap()
 		return Range{From: ip, To: ip}, nil
 	}
+}
+
+// mapped is the IPv4-mapped IPv6 block, ::ffff:0:0/96.
+var mapped = Range{From: netip.MustParseAddr("::ffff:0:0"), To: netip.AddrFrom16([16]byte{10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff})}
+
+// spansMapped reports whether the IPv6 range from-to shares an address with ::ffff:0:0/96.
+func spansMapped(from, to netip.Addr) bool {
+	return from.Is6() && Range{From: from, To: to}.Overlaps(mapped)
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {
