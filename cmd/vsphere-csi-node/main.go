@@ -14,16 +14,14 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
-	logsapi "k8s.io/component-base/logs/api/v1"
-	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/internal/cmdflags"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 )
@@ -37,18 +35,8 @@ func main() {
 
 func run(args []string) error {
 	opts := &Options{}
-	fs := pflag.NewFlagSet("vsphere-csi-node", pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	logCfg := logsapi.NewLoggingConfiguration()
-	logsapi.AddFlags(logCfg, fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cmdflags.Setup("vsphere-csi-node", args, opts); err != nil {
 		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return err
-	}
-	if err := logsapi.ValidateAndApply(logCfg, nil); err != nil {
-		return fmt.Errorf("--logging-format: %w", err)
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", opts.Kubeconfig)
 	if err != nil {

@@ -4,9 +4,10 @@ import (
 	"os"
 	"testing"
 
-	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vsphere-cloud/provider/internal/cmdflags"
 )
 
 // The DaemonSet's csi-node container runs this program with flags it accepts.
@@ -25,13 +26,7 @@ func TestManifestArgsAreValid(t *testing.T) {
 			continue
 		}
 		found = true
-		o := &Options{}
-		fs := pflag.NewFlagSet("vsphere-csi-node", pflag.ContinueOnError)
-		o.AddFlags(fs)
-		if err := fs.Parse(append([]string{"--node-name=n1"}, c.Args...)); err != nil {
-			t.Fatalf("container %s: %v", c.Name, err)
-		}
-		if err := o.Validate(); err != nil {
+		if _, err := cmdflags.Parse("vsphere-csi-node", append([]string{"--node-name=n1"}, c.Args...), &Options{}); err != nil {
 			t.Fatalf("container %s: %v", c.Name, err)
 		}
 	}

@@ -11,15 +11,12 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/spf13/pflag"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
-	logsapi "k8s.io/component-base/logs/api/v1"
-	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -29,6 +26,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/internal/cmdflags"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer/announce"
 	"github.com/vsphere-cloud/provider/pkg/placement/agent"
 )
@@ -42,18 +40,8 @@ func main() {
 
 func run(args []string) error {
 	opts := &Options{}
-	fs := pflag.NewFlagSet("vsphere-node", pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	logCfg := logsapi.NewLoggingConfiguration()
-	logsapi.AddFlags(logCfg, fs) // --logging-format=json, as in cloud-controller
-	if err := fs.Parse(args); err != nil {
+	if err := cmdflags.Setup("vsphere-node", args, opts); err != nil {
 		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return err
-	}
-	if err := logsapi.ValidateAndApply(logCfg, nil); err != nil {
-		return fmt.Errorf("--logging-format: %w", err)
 	}
 	ctrl.SetLogger(klog.NewKlogr())
 	if os.Getenv("GOGC") == "" {

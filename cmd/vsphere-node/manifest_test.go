@@ -4,10 +4,10 @@ import (
 	"os"
 	"testing"
 
-	"github.com/spf13/pflag"
 	appsv1 "k8s.io/api/apps/v1"
-	logsapi "k8s.io/component-base/logs/api/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vsphere-cloud/provider/internal/cmdflags"
 )
 
 // The DaemonSet's containers that run this program (the image's entrypoint) pass flags it
@@ -27,14 +27,7 @@ func TestManifestArgsAreValid(t *testing.T) {
 			continue
 		}
 		found = true
-		o := &Options{}
-		fs := pflag.NewFlagSet("vsphere-node", pflag.ContinueOnError)
-		o.AddFlags(fs)
-		logsapi.AddFlags(logsapi.NewLoggingConfiguration(), fs)
-		if err := fs.Parse(append([]string{"--node-name=n1"}, c.Args...)); err != nil {
-			t.Fatalf("container %s: %v", c.Name, err)
-		}
-		if err := o.Validate(); err != nil {
+		if _, err := cmdflags.Parse("vsphere-node", append([]string{"--node-name=n1"}, c.Args...), &Options{}); err != nil {
 			t.Fatalf("container %s: %v", c.Name, err)
 		}
 	}

@@ -31,7 +31,7 @@ type Attachment struct {
 // Disks already attached are reported, not added again. Each disk's result is in the
 // map; the error is for failures of the whole batch.
 func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]Attachment, error) {
-	m.trackDisks(vm)
+	m.TrackDisks(vm)
 	c, client, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 // DetachDisks removes the disks' devices from the VM with one reconfigure, keeping the
 // files. A disk the VM does not have is already detached: success.
 func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]error, error) {
-	m.trackDisks(vm)
+	m.TrackDisks(vm)
 	_, client, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err

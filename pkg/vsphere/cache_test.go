@@ -147,11 +147,7 @@ func TestSessionTerminatedIsReestablished(t *testing.T) {
 func TestOneDownVCenterDoesNotBlockAnother(t *testing.T) {
 	a := startSim(t, simulator.VPX(), nil)
 	b := startSim(t, simulator.VPX(), nil)
-	cfg := *a.cfg
-	cfg.VCenters = []config.VCenterConfig{a.cfg.VCenters[0], b.cfg.VCenters[0]}
-	cfg.VCenters[1].Name = "sim-b"
-	pw, _ := a.server.URL.User.Password()
-	mgr := NewManager(&cfg, staticCreds{Username: a.server.URL.User.Username(), Password: pw})
+	mgr := twoVCenters(a, b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	mgr.Start(ctx)
@@ -188,11 +184,7 @@ func TestWaitSyncedNamesTheVCenterNotReadYet(t *testing.T) {
 	a := startSim(t, simulator.VPX(), nil)
 	b := startSim(t, simulator.VPX(), nil)
 	b.server.Close() // never reachable for the manager below
-	cfg := *a.cfg
-	cfg.VCenters = []config.VCenterConfig{a.cfg.VCenters[0], b.cfg.VCenters[0]}
-	cfg.VCenters[1].Name = "sim-b"
-	pw, _ := a.server.URL.User.Password()
-	mgr := NewManager(&cfg, staticCreds{Username: a.server.URL.User.Username(), Password: pw})
+	mgr := twoVCenters(a, b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	wctx, wcancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -211,4 +203,14 @@ func TestWaitSyncedNamesTheVCenterNotReadYet(t *testing.T) {
 	if !mgr.Status()[0].Synced {
 		t.Error("the reachable vCenter was not read")
 	}
+}
+
+// twoVCenters is a manager, not started, of simulators a ("sim") and b ("sim-b"), with
+// a's credentials (the simulators accept any).
+func twoVCenters(a, b *simEnv) *Manager {
+	cfg := *a.cfg
+	cfg.VCenters = []config.VCenterConfig{a.cfg.VCenters[0], b.cfg.VCenters[0]}
+	cfg.VCenters[1].Name = "sim-b"
+	pw, _ := a.server.URL.User.Password()
+	return NewManager(&cfg, staticCreds{Username: a.server.URL.User.Username(), Password: pw})
 }

@@ -21,17 +21,7 @@ func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 		if err := c.disks.status(); err != nil {
 			stale = err
 		}
-		c.disks.mu.Lock()
-		var refs []string
-		for ref, disks := range c.disks.disks {
-			for _, x := range disks {
-				if (x.fcd != "" && x.fcd == d.ID) || (d.File != "" && x.file == d.File) {
-					refs = append(refs, ref)
-					break
-				}
-			}
-		}
-		c.disks.mu.Unlock()
+		refs := c.disks.holding(d)
 		c.mu.RLock()
 		st := c.statusLocked()
 		if !st.Fresh && stale == nil {

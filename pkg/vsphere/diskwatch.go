@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -158,6 +159,19 @@ func (d *diskWatch) watch(ctx context.Context) error {
 }
 
 // status is nil when the watch can vouch for every tracked VM.
+// holding returns the refs of the watched VMs that have disk x (by FCD ID or file).
+func (d *diskWatch) holding(x Disk) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var refs []string
+	for ref, disks := range d.disks {
+		if slices.ContainsFunc(disks, func(r diskRec) bool { return (r.fcd != "" && r.fcd == x.ID) || (x.File != "" && r.file == x.File) }) {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
 func (d *diskWatch) status() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

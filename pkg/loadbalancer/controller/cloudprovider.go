@@ -2,9 +2,10 @@ package controller
 
 import (
 	"context"
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
 // GetLoadBalancer reports the addresses a class-less Service holds.

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -13,7 +12,8 @@ import (
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
-// newPoolInformer watches VIPPools through c (JSON: the CRD has no protobuf encoding).
+// newPoolInformer watches VIPPools through c (JSON: the CRD has no protobuf encoding). No
+// resync: every change arrives as an event, and a resync would only rebuild the same pools.
 func newPoolInformer(c client.WithWatch) cache.SharedIndexInformer {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -25,5 +25,5 @@ func newPoolInformer(c client.WithWatch) cache.SharedIndexInformer {
 			return c.Watch(ctx, &v1alpha1.VIPPoolList{}, &client.ListOptions{Raw: &o})
 		},
 	}
-	return cache.NewSharedIndexInformer(lw, &v1alpha1.VIPPool{}, 10*time.Minute, cache.Indexers{})
+	return cache.NewSharedIndexInformer(lw, &v1alpha1.VIPPool{}, 0, cache.Indexers{})
 }

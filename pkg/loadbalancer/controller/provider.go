@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"net/netip"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
 // Inventory is what allocation needs from vCenter: the VMs whose guests report an address.
@@ -86,8 +86,7 @@ func NewProvider(inv Inventory, namespace string, classless bool) *Provider {
 // Start watches Services, Nodes, Namespaces, Leases, VIPPools and NodeVMs, rebuilds the
 // allocations, then serves. It returns at once; it runs until ctx ends. Services, Nodes
 // and Namespaces come from shared, the factory the cloud-provider framework's own
-// controllers use (it starts it), so they are not watched and cached twice; with shared
-// nil, Start makes and starts a factory of its own.
+// controllers use (the framework starts it), so they are not watched and cached twice.
 func (p *Provider) Start(ctx context.Context, cfg *rest.Config, shared informers.SharedInformerFactory) error {
 	var err error
 	p.once.Do(func() { err = p.start(ctx, cfg, shared) })
@@ -118,15 +117,11 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config, shared informers
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	p.events = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "vsphere-cloud-vip"})
 
-	f := shared
-	if f == nil {
-		f = informers.NewSharedInformerFactory(kube, 10*time.Minute)
-	}
+	svcInf := shared.Core().V1().Services().Informer()
+	nodeInf := shared.Core().V1().Nodes().Informer()
+	nsInf := shared.Core().V1().Namespaces().Informer()
 	// Leases only in their namespace: a cluster-wide Lease informer would also cache
 	// every kubelet's heartbeat Lease.
-	svcInf := f.Core().V1().Services().Informer()
-	nodeInf := f.Core().V1().Nodes().Informer()
-	nsInf := f.Core().V1().Namespaces().Informer()
 	lf := informers.NewSharedInformerFactoryWithOptions(kube, 10*time.Minute, informers.WithNamespace(p.namespace))
 	leaseInf := lf.Coordination().V1().Leases().Informer()
 	poolInf := newPoolInformer(crc)
@@ -146,9 +141,6 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config, shared informers
 	_, _ = svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueueSvc, UpdateFunc: func(_, n any) { enqueueSvc(n) }, DeleteFunc: enqueueSvc})
 	_, _ = nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.nodeChanged, UpdateFunc: func(_, n any) { p.nodeChanged(n) }, DeleteFunc: p.nodeChanged})
 	_, _ = leaseInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.leaseChanged, UpdateFunc: func(_, n any) { p.leaseChanged(n) }, DeleteFunc: p.leaseChanged})
-	if shared == nil {
-		f.Start(ctx.Done())
-	}
 	lf.Start(ctx.Done())
 	go poolInf.RunWithContext(ctx)
 	go func() {

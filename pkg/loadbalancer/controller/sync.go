@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
 const poolsKey = "\x00pools"
@@ -272,15 +272,13 @@ func quoteList(ss []string) string {
 
 // syncPools writes each VIPPool's usage and Valid condition.
 func (p *Provider) syncPools(ctx context.Context) error {
-	var list v1alpha1.VIPPoolList
-	if err := p.crc.List(ctx, &list); err != nil {
-		return err
-	}
 	p.mu.Lock()
 	pools, problems := p.pools, p.problems
 	p.mu.Unlock()
-	for i := range list.Items {
-		o := &list.Items[i]
+	// From the watch, not a List per allocation: an update from a stale copy conflicts and
+	// is retried.
+	for _, obj := range p.poolStore.List() {
+		o := obj.(*v1alpha1.VIPPool).DeepCopy()
 		st := o.Status.DeepCopy()
 		cond := metav1.Condition{Type: v1alpha1.ConditionPoolValid, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonValid, Message: "addresses are handed out", ObservedGeneration: o.Generation}
 		st.Used, st.Free = 0, 0
