@@ -9,6 +9,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY api/ api/
 COPY cmd/ cmd/
+COPY internal/ internal/
 COPY pkg/ pkg/
 COPY hack/vcsim/ hack/vcsim/
 ARG TARGETOS=linux TARGETARCH=amd64
