@@ -32,6 +32,21 @@ type VIPPoolSpec struct {
 	// (default true). A pool with autoAssign false serves requested addresses only.
 	// +optional
 	AutoAssign *bool `json:"autoAssign,omitempty"`
+	// NodeSelector limits the nodes that may announce this pool's addresses; empty: every
+	// eligible node. Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers
+	// never announce, whatever the selector says.
+	// +optional
+	NodeSelector *metav1.LabelSelector `json:"nodeSelector,omitempty"`
+	// AnnounceFromControlPlane lets control-plane nodes (label
+	// node-role.kubernetes.io/control-plane) announce this pool's addresses (default
+	// false: a VIP never exposes the control plane's host listeners).
+	// +optional
+	AnnounceFromControlPlane bool `json:"announceFromControlPlane,omitempty"`
+	// ShareAcrossNamespaces lets Services of different namespaces share one address
+	// through vsphere-cloud.io/sharing-key (default false: sharing stays within a
+	// namespace, so no namespace can join another's address by copying its key).
+	// +optional
+	ShareAcrossNamespaces bool `json:"shareAcrossNamespaces,omitempty"`
 }
 
 // VIPPoolStatus reports usage and problems.
