@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/klog/v2"
@@ -70,6 +71,14 @@ func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig string) (*v
 			return
 		}
 		s.m = vsphere.NewManager(cfg, vsphere.SecretSource{Client: cs})
+		mrc := rest.CopyConfig(rc)
+		mrc.UserAgent = "vsphere-cloud-node-memory"
+		mem, err := provider.Memory(mrc)
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.m.SetMemory(mem)
 		s.m.Start(klog.NewContext(context.Background(), klog.Background().WithName(provider.ProviderName)))
 	})
 	return s.m, s.err

@@ -77,6 +77,15 @@ func NewFromConfig(cfg *config.Config) *Cloud {
 			return fmt.Errorf("building a Kubernetes client for credentials: %w", err)
 		}
 		m := vsphere.NewManager(cfg, vsphere.SecretSource{Client: client})
+		rc, err := b.Config("vsphere-cloud-node-memory")
+		if err != nil {
+			return fmt.Errorf("building a Kubernetes client for NodeVMs: %w", err)
+		}
+		mem, err := Memory(rc)
+		if err != nil {
+			return fmt.Errorf("building a Kubernetes client for NodeVMs: %w", err)
+		}
+		m.SetMemory(mem)
 		m.Start(ctx)
 		c.inventory = m
 		return nil

@@ -49,8 +49,12 @@ func (i *instances) InstanceExists(ctx context.Context, node *v1.Node) (bool, er
 // fresh cache; a stale cache is an error rather than an old answer.
 func (i *instances) InstanceShutdown(ctx context.Context, node *v1.Node) (bool, error) {
 	vm, err := i.find(ctx, node, false)
-	if err == nil && !vm.Fresh {
+	switch {
+	case err == nil && !vm.Fresh:
 		err = fmt.Errorf("node %s: power state unknown: %w", node.Name, vm.Stale)
+	case err == nil && (vm.ConfigUnreadable || (vm.ConnectionState != "" && vm.ConnectionState != "connected")):
+		// vCenter keeps the last power state of a VM it cannot reach; it proves nothing.
+		err = fmt.Errorf("node %s: power state unknown: VM %s is %s in vCenter %s", node.Name, vm.Ref, vm.ConnectionState, vm.VCenter)
 	}
 	switch {
 	case err == nil:

@@ -33,8 +33,9 @@ type cache struct {
 	lastResync  time.Time
 	lastErr     error
 	onChange    func(Change)
-	// entering marks hosts (by ref) between EnteringMaintenanceModeEvent and
-	// EnteredMaintenanceModeEvent or ExitMaintenanceModeEvent.
+	// entering marks hosts (by ref) entering maintenance mode: set by
+	// EnteringMaintenanceModeEvent or a running enter task, cleared by the Entered or
+	// Exit event and by reconcileEntering (see maintenance.go).
 	entering map[string]bool
 	// markKey is the key of the NodeMarkField custom attribute once markKnown (keys can
 	// be 0); marked the marks this process set, by VM ref.
@@ -43,13 +44,15 @@ type cache struct {
 	marked    map[string]string
 	// disks follows the devices of node VMs.
 	disks *diskWatch
+	// gone remembers VMs that left the inventory, to prove their absence (absence.go).
+	gone *departures
 	// synced is closed once the first complete inventory has been read.
 	synced     chan struct{}
 	syncedOnce sync.Once
 }
 
 func newCache(vc config.VCenterConfig, sess *Session, cfg *config.Config) *cache {
-	c := &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now, synced: make(chan struct{})}
+	c := &cache{vc: vc, sess: sess, inv: cfg.Inventory, zone: cfg.ZoneCategory, reg: cfg.RegionCategory, now: time.Now, synced: make(chan struct{}), gone: newDepartures()}
 	c.disks = newDiskWatch(c)
 	return c
 }
@@ -114,6 +117,7 @@ func (c *cache) watch(ctx context.Context) error {
 	defer func() { _ = pc.Destroy(bg) }()
 	filterDC := map[string]string{}
 	snap := newSnapshot()
+	snap.left, snap.back = c.gone.add, c.gone.seen
 	for _, dc := range dcs {
 		snap.dcRefs[dc.Name] = dc.Self.Value
 		v, err := view.NewManager(client).CreateContainerView(ctx, dc.Self, append([]string{"VirtualMachine", "HostSystem"}, namedTypes...), true)
@@ -183,6 +187,14 @@ func (c *cache) watch(ctx context.Context) error {
 		c.mu.Lock()
 		c.lastContact = now
 		if !live && !truncated {
+			if c.snap != nil {
+				// VMs the new inventory lacks left without a leave update being seen.
+				for ref, r := range c.snap.vms {
+					if snap.vms[ref] == nil {
+						c.gone.add(r.uuid, ref)
+					}
+				}
+			}
 			c.snap = snap
 			c.lastResync = now
 			live = true
@@ -288,12 +300,14 @@ func (c *cache) statusLocked() CacheStatus {
 // errStale explains why a cache cannot prove absence.
 func (st CacheStatus) errStale() error {
 	switch {
+	// LastError is quoted with %v: it may wrap ErrNotFound (a configured datacenter that
+	// vCenter does not show), which must not read as proof that a VM is gone.
 	case !st.Synced && st.LastError != nil:
-		return fmt.Errorf("%w: vCenter %s inventory not synced yet: %w", ErrUnavailable, st.VCenter, st.LastError)
+		return fmt.Errorf("%w: vCenter %s inventory not synced yet: %v", ErrUnavailable, st.VCenter, st.LastError)
 	case !st.Synced:
 		return fmt.Errorf("%w: vCenter %s inventory not synced yet", ErrUnavailable, st.VCenter)
 	case st.LastError != nil:
-		return fmt.Errorf("%w: vCenter %s last answered %s ago: %w", ErrUnavailable, st.VCenter, time.Since(st.LastContact).Round(time.Second), st.LastError)
+		return fmt.Errorf("%w: vCenter %s last answered %s ago: %v", ErrUnavailable, st.VCenter, time.Since(st.LastContact).Round(time.Second), st.LastError)
 	default:
 		return fmt.Errorf("%w: vCenter %s last answered %s ago", ErrUnavailable, st.VCenter, time.Since(st.LastContact).Round(time.Second))
 	}

@@ -21,7 +21,14 @@ type Manager struct {
 	sessions []*Session
 	once     sync.Once
 	catalog  diskCatalog
+	// memory, when set, names the VMs the cluster remembers for a UUID (NodeVM status).
+	memory func(ctx context.Context, uuid string) []VMRef
 }
+
+// SetMemory gives the Manager a durable memory of node VMs: after a restart, a Node whose
+// VM left the inventory while cloud-controller was down can still be proven gone by
+// asking vCenter about the managed object ID the cluster recorded. Call it before Start.
+func (m *Manager) SetMemory(f func(ctx context.Context, uuid string) []VMRef) { m.memory = f }
 
 // NewManager builds sessions and caches for cfg. Nothing connects until Start.
 func NewManager(cfg *config.Config, creds CredentialSource) *Manager {
@@ -107,12 +114,17 @@ type NodeQuery struct {
 	SystemUUID string
 	// Name is the node name, matched against VM names and then guest host names.
 	Name string
+	// Known are VMs the caller remembers for this node (a NodeVM's status): with a
+	// ProviderUUID that no VM in the inventory has, vCenter is asked about them, since
+	// only vCenter answering ManagedObjectNotFound proves a VM gone.
+	Known []VMRef
 }
 
 // FindNodeVM returns the VM of a node.
 //
 // Errors: ErrNotFound only when every vCenter's cache is synced and fresh and none holds
-// a match; ErrUnavailable when no match was found but some cache cannot prove absence;
+// a match, and, for a ProviderUUID, vCenter proves the VM gone (see proveGone; the proof
+// is asked for in the background, so the first calls answer ErrUnavailable); ErrUnavailable when no match was found but some cache cannot prove absence;
 // ErrAmbiguous when several VMs match the strongest key that matched at all (for example
 // two VMs cloned with one BIOS UUID, or one VM name in two datacenters without UUIDs to
 // tell them apart).
@@ -122,7 +134,9 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 	case q.ProviderUUID != "":
 		u, err := biosuuid.Normalize(q.ProviderUUID)
 		if err != nil {
-			return VM{}, fmt.Errorf("%w: providerID: %w", ErrNotFound, err)
+			// Ours in form but no UUID (vsphere://vm-42): nothing can be looked up, so
+			// nothing is proven; never ErrNotFound.
+			return VM{}, fmt.Errorf("providerID of node %q: %w; the node is kept and never matched", q.Name, err)
 		}
 		keys = append(keys, lookupKey{kind: keyUUID, value: u})
 	default:
@@ -167,8 +181,67 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 	if len(stale) > 0 {
 		return VM{}, fmt.Errorf("no VM found for node %q, and absence cannot be proven: %w", q.Name, stale[0])
 	}
+	if q.ProviderUUID != "" {
+		if err := m.proveGone(ctx, keys[0].value, q.Known); err != nil {
+			return VM{}, fmt.Errorf("no VM in the inventory has node %q's UUID %s, and its absence is not proven: %w", q.Name, keys[0].value, err)
+		}
+		klog.FromContext(ctx).V(2).Info("Node's VM is proven gone", "node", q.Name, "vmUUID", keys[0].value)
+		return VM{}, fmt.Errorf("%w: the VM with node %q's UUID %s is gone (vCenter: ManagedObjectNotFound)", ErrNotFound, q.Name, keys[0].value)
+	}
 	klog.FromContext(ctx).V(4).Info("No VM matches node", "node", q.Name)
 	return VM{}, fmt.Errorf("%w: no VM in any vCenter matches node %q", ErrNotFound, q.Name)
+}
+
+// departed tells whether any vCenter's cache recorded a VM with uuid leaving.
+func (m *Manager) departed(uuid string) bool {
+	for _, c := range m.caches {
+		if c.gone.has(uuid) {
+			return true
+		}
+	}
+	return false
+}
+
+// proveGone returns nil only when vCenter proves that the VM with uuid is gone: no
+// vCenter holds a VM whose configuration it cannot read (which could be it), and every VM
+// known to have had the UUID (seen leaving the inventory, or named by known) is answered
+// ManagedObjectNotFound by its vCenter.
+func (m *Manager) proveGone(ctx context.Context, uuid string, known []VMRef) error {
+	if m.memory != nil && len(known) == 0 && !m.departed(uuid) {
+		known = m.memory(ctx, uuid)
+	}
+	recorded := false
+	for _, c := range m.caches {
+		c.mu.RLock()
+		unknown := 0
+		example := ""
+		if c.snap != nil {
+			unknown = len(c.snap.unidentified)
+			for ref := range c.snap.unidentified {
+				example = ref
+				break
+			}
+		}
+		c.mu.RUnlock()
+		if unknown > 0 {
+			return fmt.Errorf("%w: vCenter %s holds %d VMs whose configuration cannot be read (such as %s); any of them may be this one", ErrUnavailable, c.vc.Name, unknown, example)
+		}
+		var refs []string
+		for _, k := range known {
+			if k.VCenter == c.vc.Name && k.Ref != "" && (k.UUID == "" || strings.EqualFold(k.UUID, uuid)) {
+				refs = append(refs, k.Ref)
+			}
+		}
+		rec, err := c.gone.verdict(ctx, uuid, refs, c.confirmGone)
+		if err != nil {
+			return err
+		}
+		recorded = recorded || rec
+	}
+	if !recorded {
+		return fmt.Errorf("%w: no VM with this UUID was seen leaving the inventory since cloud-controller started, and no managed object ID of it is known to ask vCenter about", ErrUnavailable)
+	}
+	return nil
 }
 
 // VMsByIP returns the VMs whose guest reports ip, from every synced cache.

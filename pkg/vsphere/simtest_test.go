@@ -34,6 +34,12 @@ func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 	if err := model.Create(); err != nil {
 		t.Fatal(err)
 	}
+	return serveSim(t, model, tune)
+}
+
+// serveSim serves a created model and starts a Manager on it.
+func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *simEnv {
+	t.Helper()
 	t.Cleanup(model.Remove)
 	model.Service.TLS = new(tls.Config)
 	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator)

@@ -14,7 +14,7 @@ var (
 		"name", "config.uuid", "config.template", "config.guestId", "config.hardware.numCPU",
 		"config.hardware.memoryMB", "runtime.powerState", "runtime.host", "guest.hostName", "guest.net",
 		"resourcePool", "parent", "datastore", "guest.toolsRunningStatus", "guestHeartbeatStatus",
-		"runtime.dasVmProtection", "customValue",
+		"runtime.dasVmProtection", "customValue", "runtime.connectionState",
 	}
 	hostProps = []string{"name", "parent", "runtime.connectionState", "runtime.inMaintenanceMode", "runtime.inQuarantineMode"}
 	// nameProps is all that is read of clusters, resource pools, folders and datastores.
@@ -42,6 +42,12 @@ type vmRec struct {
 	heartbeat  string
 	haProtect  bool
 	custom     map[int32]string
+	// connection is runtime.connectionState (connected, disconnected, orphaned,
+	// inaccessible, invalid); configLost is true while vCenter cannot read the VM's
+	// configuration (it unsets config, e.g. on an all-paths-down datastore): uuid then
+	// keeps the last value seen.
+	connection string
+	configLost bool
 	// disks are the VM's virtual disks: FCD ID (vDiskId) when set, and backing file.
 	disks []diskRec
 }
@@ -73,6 +79,12 @@ type snapshot struct {
 	// byShortHost indexes guest FQDNs by their first label, for nodes named by short name.
 	byShortHost map[string][]string
 	byIP        map[string][]string
+	// unidentified holds the VMs (by ref) whose BIOS UUID was never readable: any of them
+	// could be the VM a UUID lookup misses.
+	unidentified map[string]bool
+	// left, when set, is told of every VM with a known UUID that leaves the inventory,
+	// and back of every VM that enters it.
+	left, back func(uuid, ref string)
 	// tags maps "Type:Value" of an object to its zone and region tag names.
 	zones   map[string]string
 	regions map[string]string
@@ -84,7 +96,7 @@ func newSnapshot() *snapshot {
 		vms: map[string]*vmRec{}, hosts: map[string]*hostRec{}, names: map[string]string{},
 		byUUID: map[string][]string{}, byName: map[string][]string{}, byHost: map[string][]string{}, byShortHost: map[string][]string{},
 		byIP: map[string][]string{}, zones: map[string]string{}, regions: map[string]string{},
-		dcRefs: map[string]string{},
+		dcRefs: map[string]string{}, unidentified: map[string]bool{},
 	}
 }
 
@@ -97,11 +109,15 @@ func (s *snapshot) apply(dc string, u types.ObjectUpdate) {
 			s.unindex(ref, old)
 		}
 		if u.Kind == types.ObjectUpdateKindLeave {
+			if old := s.vms[ref]; old != nil && s.left != nil {
+				s.left(old.uuid, ref)
+			}
 			delete(s.vms, ref)
 			return
 		}
 		r := s.vms[ref]
-		if r == nil {
+		entered := r == nil
+		if entered {
 			r = &vmRec{dc: dc}
 			s.vms[ref] = r
 		}
@@ -109,6 +125,9 @@ func (s *snapshot) apply(dc string, u types.ObjectUpdate) {
 			r.set(c)
 		}
 		s.index(ref, r)
+		if entered && s.back != nil && r.uuid != "" {
+			s.back(r.uuid, ref)
+		}
 	case "HostSystem":
 		if u.Kind == types.ObjectUpdateKindLeave {
 			delete(s.hosts, ref)
@@ -142,11 +161,21 @@ func (r *vmRec) set(c types.PropertyChange) {
 	case "name":
 		r.name, _ = v.(string)
 	case "config.uuid":
-		s, _ := v.(string)
+		s, ok := v.(string)
+		if !ok {
+			// config unset (vCenter cannot read the VM's files): the VM still exists and
+			// keeps the identity it had.
+			r.configLost = true
+			return
+		}
+		r.configLost = false
 		if n, err := biosuuid.Normalize(s); err == nil {
 			s = n
 		}
 		r.uuid = strings.ToLower(s)
+	case "runtime.connectionState":
+		cs, _ := v.(types.VirtualMachineConnectionState)
+		r.connection = string(cs)
 	case "config.template":
 		r.template, _ = v.(bool)
 	case "config.guestId":
@@ -243,6 +272,9 @@ func (r *hostRec) set(c types.PropertyChange) {
 }
 
 func (s *snapshot) index(ref string, r *vmRec) {
+	if r.uuid == "" {
+		s.unidentified[ref] = true
+	}
 	if r.template {
 		return
 	}
@@ -268,6 +300,7 @@ func (s *snapshot) index(ref string, r *vmRec) {
 }
 
 func (s *snapshot) unindex(ref string, r *vmRec) {
+	delete(s.unidentified, ref)
 	remove(s.byUUID, r.uuid, ref)
 	remove(s.byName, strings.ToLower(r.name), ref)
 	remove(s.byHost, strings.ToLower(r.guestHost), ref)
@@ -290,6 +323,7 @@ func (s *snapshot) vm(vcenter, ref string) VM {
 		NumCPU: r.numCPU, MemoryMB: r.memoryMB, HostRef: r.host,
 		ResourcePool: s.names[r.pool], Folder: s.names[r.folder],
 		ToolsRunningStatus: r.tools, GuestHeartbeat: r.heartbeat, HAProtected: r.haProtect,
+		ConnectionState: r.connection, ConfigUnreadable: r.configLost,
 	}
 	for _, ds := range r.datastores {
 		out.Datastores = append(out.Datastores, s.names[ds])

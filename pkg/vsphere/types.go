@@ -60,6 +60,13 @@ type VM struct {
 	ToolsRunningStatus string
 	GuestHeartbeat     string
 	HAProtected        bool
+	// ConnectionState is the VM's runtime.connectionState: connected, or disconnected,
+	// orphaned, inaccessible or invalid, in which cases its power state and
+	// configuration are not current.
+	ConnectionState string
+	// ConfigUnreadable is true while vCenter cannot read the VM's configuration (for
+	// example its datastore is all-paths-down); UUID is then the last one seen.
+	ConfigUnreadable bool
 	// Zone and Region are the names of the tags in the configured categories, found on
 	// the VM, its host, its cluster or its datacenter (nearest first); empty if none.
 	Zone   string
