@@ -56,7 +56,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.PlacementAgent, "placement-agent", true, "keep this Node's placement labels, conditions and maintenance taint (the CSI Node service is vsphere-csi-node)")
 	fs.BoolVar(&o.VIPAnnounce, "vip-announce", false, "elect (one Lease per VIP) and announce LoadBalancer VIPs from this node; needs host networking, CAP_NET_ADMIN and CAP_NET_RAW")
 	fs.StringVar(&o.VIPInterface, "vip-interface", "", "interface for every VIP; empty: the one whose MAC is the VM's NIC on the VIPPool's network")
-	fs.StringVar(&o.VIPLeaseNamespace, "vip-lease-namespace", "vsphere-cloud-system", "namespace of the VIP Leases (cloud-controller's loadBalancer.leaseNamespace)")
+	fs.StringVar(&o.VIPLeaseNamespace, "vip-lease-namespace", "vsphere-cloud-vips", "namespace of the VIP Leases (cloud-controller's loadBalancer.leaseNamespace)")
 	fs.DurationVar(&o.VIPLeaseDuration, "vip-lease-duration", 2*time.Second, "how long a silent leader keeps a VIP: the failover time after a node dies")
 }
 

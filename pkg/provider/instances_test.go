@@ -153,3 +153,29 @@ func TestInitializationWaitsForTheFirstInventoryRead(t *testing.T) {
 		t.Errorf("InstanceMetadata with an unread inventory = %v after %d lookups; want ErrUnavailable after one", err, inv.lookups)
 	}
 }
+
+// TestInstanceShutdownNeedsAReachableVM: vCenter keeps the last power state of a VM it
+// cannot reach (inaccessible files, disconnected host); that is not proof of a shutdown.
+func TestInstanceShutdownNeedsAReachableVM(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		vm       vsphere.VM
+		shutdown bool
+		wantErr  bool
+	}{
+		{"off", vsphere.VM{PowerState: vsphere.PoweredOff, ConnectionState: "connected", Fresh: true}, true, false},
+		{"on", vsphere.VM{PowerState: vsphere.PoweredOn, ConnectionState: "connected", Fresh: true}, false, false},
+		{"inaccessible, last seen off", vsphere.VM{PowerState: vsphere.PoweredOff, ConnectionState: "inaccessible", Fresh: true}, false, true},
+		{"config unreadable", vsphere.VM{PowerState: vsphere.PoweredOff, ConnectionState: "connected", ConfigUnreadable: true, Fresh: true}, false, true},
+		{"orphaned", vsphere.VM{PowerState: vsphere.PoweredOff, ConnectionState: "orphaned", Fresh: true}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i, _ := New(&config.Config{}, &fakeInventory{vm: tc.vm}).InstancesV2()
+			off, err := i.InstanceShutdown(ctx, node("vsphere://4214c5e2-1111-2222-3333-444455556666", ""))
+			if off != tc.shutdown || (err != nil) != tc.wantErr {
+				t.Errorf("InstanceShutdown = %v, %v; want %v, error %v", off, err, tc.shutdown, tc.wantErr)
+			}
+		})
+	}
+}

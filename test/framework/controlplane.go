@@ -1,6 +1,8 @@
 package framework
 
 import (
+	"sync"
+
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -26,13 +28,18 @@ type ControlPlane struct {
 	// ControllerKubeconfig and NodeKubeconfig authenticate as the manifests'
 	// ServiceAccounts once InstallManifests ran; empty before.
 	ControllerKubeconfig string
-	NodeKubeconfig       string
-	Config               *rest.Config
-	Client               kubernetes.Interface
-	etcd                 *Process
-	apiserver            *Process
-	pki                  *pki
-	adminCert            [2]string
+	// NodeKubeconfig's token is not bound to a node: the admission policy refuses its
+	// writes. Node agents use NodeAgentKubeconfig.
+	NodeKubeconfig string
+	// nodeKubeconfigs are the node-bound agent kubeconfigs by node name.
+	nodeKubeconfigs   map[string]string
+	nodeKubeconfigsMu sync.Mutex
+	Config            *rest.Config
+	Client            kubernetes.Interface
+	etcd              *Process
+	apiserver         *Process
+	pki               *pki
+	adminCert         [2]string
 }
 
 // ServingCert issues a serving certificate for 127.0.0.1 from the control plane's CA.

@@ -67,8 +67,12 @@ func StartNodeAgent(cp *ControlPlane, nodeName, guestDir string, flags ...string
 	if cp.NodeKubeconfig == "" {
 		return nil, fmt.Errorf("no vsphere-node kubeconfig: call InstallManifests first")
 	}
+	kc, err := NodeAgentKubeconfig(context.Background(), cp, nodeName)
+	if err != nil {
+		return nil, err
+	}
 	args := []string{
-		"--node-name=" + nodeName, "--kubeconfig=" + cp.NodeKubeconfig,
+		"--node-name=" + nodeName, "--kubeconfig=" + kc,
 		"--dmi-root=" + filepath.Join(guestDir, "dmi"), "--dev-root=" + filepath.Join(guestDir, "dev"),
 		"--proc-root=" + filepath.Join(guestDir, "proc"), "--metrics-bind-address=0",
 		"--health-probe-bind-address=0", "--guest-check-period=5s", "--v=1",
@@ -82,7 +86,11 @@ func StartCSINode(cp *ControlPlane, nodeName string, flags ...string) (*Process,
 	if cp.NodeKubeconfig == "" {
 		return nil, fmt.Errorf("no vsphere-node kubeconfig: call InstallManifests first")
 	}
-	args := []string{"--node-name=" + nodeName, "--kubeconfig=" + cp.NodeKubeconfig, "--v=1"}
+	kc, err := NodeAgentKubeconfig(context.Background(), cp, nodeName)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--node-name=" + nodeName, "--kubeconfig=" + kc, "--v=1"}
 	return Start(cp.Dir, "vsphere-csi-node-"+nodeName, filepath.Join(BinDir(), "vsphere-csi-node"), append(args, flags...)...)
 }
 

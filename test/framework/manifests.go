@@ -12,6 +12,7 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -119,11 +120,56 @@ func ApplyManifests(ctx context.Context, cp *ControlPlane, files ...string) erro
 // with a token from the TokenRequest API, so a binary runs with exactly the RBAC the
 // manifests give it.
 func ServiceAccountKubeconfig(ctx context.Context, cp *ControlPlane, namespace, name string) (string, error) {
-	tr, err := cp.Client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 3600)},
-	}, metav1.CreateOptions{})
+	return tokenKubeconfig(ctx, cp, namespace, name, "", authenticationv1.TokenRequestSpec{})
+}
+
+// NodeAgentKubeconfig writes a kubeconfig for the vsphere-node ServiceAccount whose token is
+// bound to a Pod on nodeName, as kubelet's projected token in the DaemonSet is: the API
+// server then puts the node's name in every request (authentication.kubernetes.io/node-name),
+// which the manifests' admission policy checks. It creates that Pod (which no kubelet runs)
+// Kubeconfigs are made once per node.
+func NodeAgentKubeconfig(ctx context.Context, cp *ControlPlane, nodeName string) (string, error) {
+	cp.nodeKubeconfigsMu.Lock()
+	defer cp.nodeKubeconfigsMu.Unlock()
+	if path, ok := cp.nodeKubeconfigs[nodeName]; ok {
+		return path, nil
+	}
+	pods := cp.Client.CoreV1().Pods(Namespace)
+	name := "vsphere-node-" + nodeName
+	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		pod, err = pods.Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": "vsphere-node"}},
+			Spec: corev1.PodSpec{
+				NodeName: nodeName, ServiceAccountName: "vsphere-node",
+				Containers: []corev1.Container{{Name: "vsphere-node", Image: "vsphere-cloud/vsphere-node:test"}},
+			},
+		}, metav1.CreateOptions{})
+	}
+	if err != nil {
+		return "", fmt.Errorf("pod for node %s's agent token: %w", nodeName, err)
+	}
+	path, err := tokenKubeconfig(ctx, cp, Namespace, "vsphere-node", nodeName, authenticationv1.TokenRequestSpec{
+		BoundObjectRef: &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+	})
+	if err != nil {
+		return "", err
+	}
+	if cp.nodeKubeconfigs == nil {
+		cp.nodeKubeconfigs = map[string]string{}
+	}
+	cp.nodeKubeconfigs[nodeName] = path
+	return path, nil
+}
+
+func tokenKubeconfig(ctx context.Context, cp *ControlPlane, namespace, name, suffix string, spec authenticationv1.TokenRequestSpec) (string, error) {
+	spec.ExpirationSeconds = ptr.To[int64](24 * 3600)
+	tr, err := cp.Client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authenticationv1.TokenRequest{Spec: spec}, metav1.CreateOptions{})
 	if err != nil {
 		return "", fmt.Errorf("token for %s/%s: %w", namespace, name, err)
+	}
+	if suffix != "" {
+		name += "-" + suffix
 	}
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cp.Config.Host, CertificateAuthority: cp.Config.CAFile}
@@ -145,7 +191,8 @@ func InstallManifests(ctx context.Context, cp *ControlPlane) error {
 	if err := InstallCRDs(ctx, cp); err != nil {
 		return err
 	}
-	if err := ApplyManifests(ctx, cp, "rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml", "rbac-csi-controller.yaml", "csidriver.yaml"); err != nil {
+	if err := ApplyManifests(ctx, cp, "rbac-cloud-controller.yaml", "rbac-vsphere-node.yaml", "drain/rbac-vsphere-node-drain.yaml",
+		"rbac-csi-controller.yaml", "csidriver.yaml", "admission-vsphere-node.yaml"); err != nil {
 		return err
 	}
 	var err error

@@ -184,7 +184,7 @@ func (f *File) Resolve() (*Config, error) {
 	cfg.LoadBalancer = LoadBalancerConfig{
 		Enabled:        f.LoadBalancer.Enabled == nil || *f.LoadBalancer.Enabled,
 		ServeClassless: f.LoadBalancer.ServeClassless == nil || *f.LoadBalancer.ServeClassless,
-		LeaseNamespace: firstString(f.LoadBalancer.LeaseNamespace, "vsphere-cloud-system"),
+		LeaseNamespace: firstString(f.LoadBalancer.LeaseNamespace, "vsphere-cloud-vips"),
 	}
 	if errs := validation.IsDNS1123Label(cfg.LoadBalancer.LeaseNamespace); len(errs) > 0 {
 		v.add("loadBalancer.leaseNamespace", strings.Join(errs, "; "))
