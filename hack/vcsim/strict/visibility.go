@@ -118,7 +118,7 @@ func (v *Visibility) SetInaccessible(name string, on bool) error {
 		}
 		ctx.WithLock(vm, func() {
 			ctx.Map.Update(ctx, vm, changes) // publishes per path; fills an empty config in ...
-			vm.Config = nil             // ... that vCenter leaves unset
+			vm.Config = nil                  // ... that vCenter leaves unset
 		})
 		return nil
 	}
