@@ -20,6 +20,8 @@ import (
 	_ "github.com/vmware/govmomi/vapi/simulator" // the REST endpoints for tags
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vsphere-cloud/provider/hack/vcsim/strict"
 )
 
 var simulatorUser = url.UserPassword("user", "pass")
@@ -38,6 +40,7 @@ func run() error {
 	password := flag.String("password", "pass", "the only password the simulator accepts")
 	envFile := flag.String("env-file", "", "also write VCSIM_URL, VCSIM_THUMBPRINT and VCSIM_CA_FILE to this file once ready")
 	deny := flag.String("deny-privileges", "", "comma-separated privileges that privilege checks report as not granted")
+	lockout := flag.String("sso-lockout", defaultSSOLockout, "lock an account after failed logins like vCenter SSO: failures/interval/unlock time, or off")
 	flag.Parse()
 	simulatorUser = url.UserPassword(*username, *password)
 
@@ -50,7 +53,12 @@ func run() error {
 		return err
 	}
 	defer m.Remove()
+	if err := lockOutAccounts(m, *lockout); err != nil {
+		return fmt.Errorf("-sso-lockout: %w", err)
+	}
 	extendFCD(m)
+	// Before any session exists: each session keeps its own copy of the property collector.
+	visibility := strict.InstallVisibility(m)
 	if *deny != "" {
 		denyPrivileges(m, strings.Split(*deny, ","))
 	}
@@ -59,6 +67,7 @@ func run() error {
 	m.Service.Listen = &url.URL{Host: *listen, User: simulatorUser}
 	s := m.Service.NewServer()
 	m.Service.Handle("/vcsim/host-maintenance", controlHandler(m))
+	m.Service.Handle("/vcsim/vm", visibilityHandler(visibility))
 	defer s.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -2,8 +2,10 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -30,11 +32,14 @@ const keepAliveIdle = 10 * time.Minute
 // Session is one logged-in connection to one vCenter. Calls made through Client are
 // given a deadline when they have none, and are retried once after a transparent
 // re-login when vCenter answers NotAuthenticated (session expired or terminated). No
-// lock is held across a network call.
+// lock is held across a network call. After vCenter rejects the credentials, logins are
+// held back (see loginGate) so that the account is never locked by vCenter Single
+// Sign-On: callers get a *LoginBackoffError at once, without a call to vCenter.
 type Session struct {
 	vc      config.VCenterConfig
 	creds   CredentialSource
 	timeout time.Duration
+	now     func() time.Time
 
 	mu        sync.Mutex
 	client    *vim25.Client
@@ -45,11 +50,15 @@ type Session struct {
 	lastErr   error
 	logins    int
 	connected bool
+	gate      loginGate
+	// loginSlot holds one token while a login attempt is unanswered: attempts are made
+	// one at a time, each after the gate has seen the previous one's outcome.
+	loginSlot chan struct{}
 }
 
 // NewSession returns a Session that connects on first use.
 func NewSession(vc config.VCenterConfig, creds CredentialSource, callTimeout time.Duration) *Session {
-	return &Session{vc: vc, creds: creds, timeout: callTimeout}
+	return &Session{vc: vc, creds: creds, timeout: callTimeout, now: time.Now, loginSlot: make(chan struct{}, 1)}
 }
 
 // URL is the SDK endpoint of the vCenter, without credentials.
@@ -113,14 +122,59 @@ func (s *Session) login(ctx context.Context, gen uint64) error {
 	defer s.mu.Unlock()
 	s.inflight = nil
 	s.lastErr = err
-	loginsTotal.WithLabelValues(s.vc.Name, map[bool]string{true: "ok", false: "error"}[err == nil]).Inc()
+	loginsTotal.WithLabelValues(s.vc.Name, loginResult(err)).Inc()
 	if err == nil {
 		s.client, s.soap, s.ka = client, sc, ka
 		s.gen++
 		s.logins++
+	} else {
+		// The old session is gone (that is why we logged in): new callers come back here
+		// and get the error at once instead of a call to vCenter that fails.
+		s.client = nil
 	}
 	close(ch)
 	return err
+}
+
+// admitLogin waits until no other login (SOAP or REST) of this session is unanswered,
+// then asks the login gate whether creds may be tried now. If they may, the caller
+// makes the attempt and calls the returned function with its outcome.
+func (s *Session) admitLogin(ctx context.Context, creds Credentials) (func(loginOutcome), error) {
+	select {
+	case s.loginSlot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: waiting for another login to %s: %w", ErrUnavailable, s.vc.Name, ctx.Err())
+	}
+	h := hashCredentials(creds)
+	s.mu.Lock()
+	err := s.gate.admit(s.vc.Name, h, s.now())
+	s.mu.Unlock()
+	if err != nil {
+		<-s.loginSlot
+		return nil, err
+	}
+	return func(o loginOutcome) {
+		s.mu.Lock()
+		s.gate.done(h, creds.Username, o, s.now())
+		s.mu.Unlock()
+		<-s.loginSlot
+	}, nil
+}
+
+// loginResult is the result label of the logins metric: ok, held (not attempted while
+// logins are held back), unauthorized (credentials rejected or unreadable) or error.
+func loginResult(err error) string {
+	var held *LoginBackoffError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &held):
+		return "held"
+	case errors.Is(err, ErrUnauthorized):
+		return "unauthorized"
+	default:
+		return "error"
+	}
 }
 
 func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.HandlerSOAP) (*vim25.Client, *soap.Client, *keepalive.HandlerSOAP, error) {
@@ -131,6 +185,12 @@ func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.Ha
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	done, err := s.admitLogin(ctx, creds)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	outcome := loginNotAnswered
+	defer func() { done(outcome) }()
 	if sc == nil {
 		// A thumbprint replaces chain verification with an exact fingerprint match, done
 		// here so that a mismatch is a typed ErrCertificate, not a string.
@@ -152,10 +212,14 @@ func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.Ha
 	base.Client = sc
 	if err := session.NewManager(base).Login(ctx, url.UserPassword(creds.Username, creds.Password)); err != nil {
 		if fault.Is(err, &types.InvalidLogin{}) {
-			return nil, nil, nil, fmt.Errorf("%w: vCenter %s rejected the login of user %q", ErrUnauthorized, s.vc.Name, creds.Username)
+			outcome = loginRejected
+			return nil, nil, nil, fmt.Errorf("%w: vCenter %s rejected the login of user %q; fix the credentials Secret "+
+				"(<server>.username / <server>.password): the same credentials are tried again in %s at the earliest",
+				ErrUnauthorized, s.vc.Name, creds.Username, loginBackoffFirst)
 		}
 		return nil, nil, nil, fmt.Errorf("vCenter %s login: %w", s.vc.Name, classify(err))
 	}
+	outcome = loginOK
 	client := &vim25.Client{
 		Client:         sc,
 		ServiceContent: base.ServiceContent,
@@ -176,12 +240,23 @@ func (s *Session) REST(ctx context.Context) (*rest.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	done, err := s.admitLogin(ctx, creds)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := s.withDeadline(ctx)
 	defer cancel()
 	rc := rest.NewClient(c)
 	if err := rc.Login(ctx, url.UserPassword(creds.Username, creds.Password)); err != nil {
+		if rest.IsStatusError(err, http.StatusUnauthorized) {
+			done(loginRejected)
+			return nil, fmt.Errorf("%w: vCenter %s rejected the REST login of user %q; fix the credentials Secret "+
+				"(<server>.username / <server>.password)", ErrUnauthorized, s.vc.Name, creds.Username)
+		}
+		done(loginNotAnswered)
 		return nil, fmt.Errorf("vCenter %s REST login: %w", s.vc.Name, classify(err))
 	}
+	done(loginOK)
 	return rc, nil
 }
 

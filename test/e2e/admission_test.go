@@ -38,7 +38,9 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 	unbound := clientFor(t, cp.NodeKubeconfig)
 	vips := "vsphere-cloud-vips"
 	// The policy takes effect asynchronously after it is created: wait until it refuses.
-	waitRefused(t, func() error { return patchLabels(ctx, agentA, "node-b", map[string]any{"node.vsphere-cloud.io/host": "h1"}) })
+	waitRefused(t, func() error {
+		return patchLabels(ctx, agentA, "node-b", map[string]any{"node.vsphere-cloud.io/host": "h1"})
+	})
 
 	allowed := map[string]func() error{
 		"own Node, our label": func() error {

@@ -39,7 +39,9 @@ func InstallVisibility(m *simulator.Model) *Visibility {
 	r := m.Map()
 	visibilities.Store(r, v)
 	if pc, ok := r.Get(r.Get(vim25.ServiceInstance).(*simulator.ServiceInstance).Content.PropertyCollector).(*simulator.PropertyCollector); ok {
-		r.Put(&visibleCollector{PropertyCollector: *pc})
+		c := &visibleCollector{}
+		c.Self = pc.Self
+		r.Put(c)
 	}
 	return v
 }
