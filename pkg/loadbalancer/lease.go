@@ -14,8 +14,10 @@ const LeaseLabel = "vsphere-cloud.io/vip"
 
 // LeaseLabelValue is ip as a label value, which may hold no colons and must start and
 // end with a letter or digit: IPv4 as written, IPv6 in full with "-" for each ":"
-// (fd00-0000-0000-0000-0000-0000-0000-0007 for fd00::7).
+// (fd00-0000-0000-0000-0000-0000-0000-0007 for fd00::7). A zone, which no VIP has, is
+// left out, as in LeaseName.
 func LeaseLabelValue(ip netip.Addr) string {
+	ip = ip.WithZone("")
 	if ip.Is4() {
 		return ip.String()
 	}

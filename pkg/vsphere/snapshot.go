@@ -35,6 +35,9 @@ type vmRec struct {
 	host       string
 	guestHost  string
 	nics       []NIC
+	// otherIPs are guest addresses on interfaces without a virtual device (bridges, tunnels,
+	// loopback aliases: deviceConfigId -1): not NICs, but addresses in use all the same.
+	otherIPs []string
 	pool       string
 	folder     string
 	datastores []string
@@ -238,7 +241,7 @@ func (r *vmRec) set(c types.PropertyChange) {
 		p, _ := v.(types.VirtualMachineRuntimeInfoDasProtectionState)
 		r.haProtect = p.DasProtected
 	case "guest.net":
-		r.nics = nil
+		r.nics, r.otherIPs = nil, nil
 		arr, _ := v.(types.ArrayOfGuestNicInfo)
 		for _, n := range arr.GuestNicInfo {
 			nic := NIC{Network: n.Network, MAC: n.MacAddress, Connected: n.Connected}
@@ -247,6 +250,12 @@ func (r *vmRec) set(c types.PropertyChange) {
 				for _, a := range n.IpConfig.IpAddress {
 					nic.IPs = append(nic.IPs, a.IpAddress)
 				}
+			}
+			if n.DeviceConfigId == -1 {
+				// Not a virtual NIC (as the upstream provider filters them): never a node
+				// address nor a VIP interface, but its addresses are taken.
+				r.otherIPs = append(r.otherIPs, nic.IPs...)
+				continue
 			}
 			r.nics = append(r.nics, nic)
 		}
@@ -297,6 +306,9 @@ func (s *snapshot) index(ref string, r *vmRec) {
 			s.byIP[ip] = appendOnce(s.byIP[ip], ref)
 		}
 	}
+	for _, ip := range r.otherIPs {
+		s.byIP[ip] = appendOnce(s.byIP[ip], ref)
+	}
 }
 
 func (s *snapshot) unindex(ref string, r *vmRec) {
@@ -311,6 +323,9 @@ func (s *snapshot) unindex(ref string, r *vmRec) {
 		for _, ip := range n.IPs {
 			remove(s.byIP, ip, ref)
 		}
+	}
+	for _, ip := range r.otherIPs {
+		remove(s.byIP, ip, ref)
 	}
 }
 

@@ -43,3 +43,24 @@ func TestSnapshotIndexes(t *testing.T) {
 		t.Errorf("stale IP entry: %+v", vms)
 	}
 }
+
+// TestGuestInterfacesWithoutADevice: addresses on guest interfaces that are no virtual NIC
+// (deviceConfigId -1: bridges, tunnels, aliases) are not NICs of the VM, but the address
+// index still knows them, so no VIP is handed out on top of one.
+func TestGuestInterfacesWithoutADevice(t *testing.T) {
+	s := newSnapshot()
+	s.apply("DC0", types.ObjectUpdate{Obj: types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-1"}, Kind: types.ObjectUpdateKindEnter,
+		ChangeSet: []types.PropertyChange{{Name: "guest.net", Op: types.PropertyChangeOpAssign, Val: types.ArrayOfGuestNicInfo{GuestNicInfo: []types.GuestNicInfo{
+			{Network: "VM Network", MacAddress: "00:50:56:00:00:01", DeviceConfigId: 4000, IpAddress: []string{"10.0.0.5"}},
+			{MacAddress: "02:42:ac:11:00:01", DeviceConfigId: -1, IpAddress: []string{"172.17.0.1", "10.0.0.200"}},
+		}}}}})
+	vm := s.vm("vc", "vm-1")
+	if len(vm.NICs) != 1 || vm.NICs[0].MAC != "00:50:56:00:00:01" {
+		t.Errorf("NICs = %+v, want only the virtual NIC", vm.NICs)
+	}
+	for _, ip := range []string{"10.0.0.5", "172.17.0.1", "10.0.0.200"} {
+		if len(s.byIP[ip]) != 1 {
+			t.Errorf("address %s not indexed", ip)
+		}
+	}
+}

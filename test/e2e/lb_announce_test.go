@@ -32,7 +32,10 @@ type vipLAN struct {
 	seg    *framework.Segment
 	agents map[string]*framework.Process
 	macs   map[string]string
-	kc     string
+	// api is the forwarder through which agents in the namespaces reach the API server;
+	// cp makes each node's bound token.
+	api    string
+	cp     *framework.ControlPlane
 	dir    string
 	probe  *prober
 	// t is the announcement test's: agents restarted in a subtest outlive it.
@@ -83,9 +86,7 @@ func startVIPLAN(t *testing.T, w *lbWorld) *vipLAN {
 		t.Fatal(err)
 	}
 	t.Cleanup(fwd.Close)
-	if l.kc, err = framework.KubeconfigVia(w.cp.NodeKubeconfig, fwd.Addr()); err != nil {
-		t.Fatal(err)
-	}
+	l.api, l.cp = fwd.Addr(), w.cp
 	for _, n := range w.nodes {
 		l.startAgent(t, n)
 	}
@@ -96,8 +97,17 @@ func nsOf(node string) string { return "vipn-" + strings.TrimPrefix(node, "lb-no
 
 func (l *vipLAN) startAgent(t *testing.T, node string) {
 	t.Helper()
+	// The node's own token (bound to a Pod on it), as kubelet projects it: the admission
+	// policy lets each agent write only its own Leases.
+	kc, err := framework.NodeAgentKubeconfig(context.Background(), l.cp, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kc, err = framework.KubeconfigVia(kc, l.api); err != nil {
+		t.Fatal(err)
+	}
 	p, err := framework.Start(l.dir, "vip-agent-"+node, "ip", "netns", "exec", nsOf(node), filepath.Join(framework.BinDir(), "vsphere-node"),
-		"--node-name="+node, "--kubeconfig="+l.kc, "--placement-agent=false", "--vip-announce",
+		"--node-name="+node, "--kubeconfig="+kc, "--placement-agent=false", "--vip-announce",
 		"--dmi-root=/nonexistent", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--v=2")
 	if err != nil {
 		t.Fatal(err)

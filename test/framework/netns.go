@@ -1,17 +1,27 @@
 package framework
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
-// Segment is one Ethernet segment: a bridge in the host's network namespace (with HostIP,
-// so processes in the namespaces can reach forwarders on the host) and network
-// namespaces attached to it by veth pairs, each with eth0. Needs root and iproute2.
+// Segment is one Ethernet segment: a bridge in a network namespace of its own (named
+// like the bridge), a veth to the host's network namespace that carries HostIP (so
+// processes in the namespaces can reach forwarders on the host), and network namespaces
+// attached to the bridge by veth pairs, each with eth0. Needs root and iproute2.
+//
+// The bridge lives outside the host's namespace because with br_netfilter loaded
+// (bridge-nf-call-iptables=1) bridged frames go through the host's iptables FORWARD
+// chain, whose policy dockerd sets to DROP: the segment would go silent on any machine
+// that runs docker. In its own namespace the bridge sees no iptables rules at all.
 type Segment struct {
 	Bridge     string
 	HostIP     string
@@ -27,12 +37,19 @@ func ipCmd(args ...string) error {
 	return nil
 }
 
-// NewSegment creates the bridge with hostIP/prefix.
+// NewSegment creates the bridge, and hostIP/prefix on the host's end of its uplink (an
+// interface named like the bridge).
 func NewSegment(bridge, hostIP string, prefix int) (*Segment, error) {
 	s := &Segment{Bridge: bridge, HostIP: hostIP, Prefix: prefix}
+	_ = ipCmd("netns", "del", bridge)
 	_ = ipCmd("link", "del", bridge)
 	for _, args := range [][]string{
-		{"link", "add", bridge, "type", "bridge"},
+		{"netns", "add", bridge},
+		{"-n", bridge, "link", "set", "lo", "up"},
+		{"-n", bridge, "link", "add", bridge, "type", "bridge"},
+		{"-n", bridge, "link", "set", bridge, "up"},
+		{"link", "add", bridge, "type", "veth", "peer", "name", "uplink", "netns", bridge},
+		{"-n", bridge, "link", "set", "uplink", "master", bridge, "up"},
 		{"addr", "add", fmt.Sprintf("%s/%d", hostIP, prefix), "dev", bridge},
 		{"link", "set", bridge, "up"},
 	} {
@@ -49,14 +66,14 @@ func NewSegment(bridge, hostIP string, prefix int) (*Segment, error) {
 func (s *Segment) AddNamespace(ns, ip, mac string) error {
 	_ = ipCmd("netns", "del", ns)
 	s.namespaces = append(s.namespaces, ns)
-	host := "v" + ns
-	if len(host) > 15 {
-		host = host[:15]
+	port := "v" + ns
+	if len(port) > 15 {
+		port = port[:15]
 	}
 	cmds := [][]string{
 		{"netns", "add", ns},
-		{"link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns},
-		{"link", "set", host, "master", s.Bridge, "up"},
+		{"-n", s.Bridge, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"-n", s.Bridge, "link", "set", port, "master", s.Bridge, "up"},
 		{"-n", ns, "link", "set", "lo", "up"},
 	}
 	if mac != "" {
@@ -110,6 +127,7 @@ func (s *Segment) Close() {
 	for _, ns := range s.namespaces {
 		_ = ipCmd("netns", "del", ns)
 	}
+	_ = ipCmd("netns", "del", s.Bridge)
 	_ = ipCmd("link", "del", s.Bridge)
 }
 
@@ -157,4 +175,166 @@ func (f *Forward) Addr() string { return f.ln.Addr().String() }
 func (f *Forward) Close() {
 	_ = f.ln.Close()
 	f.wg.Wait()
+}
+
+// Blackhole drops all IP traffic between namespace ns and ip (the API server's forwarder
+// on the host, say) in both directions, inside the namespace: a blackhole route for what
+// it sends and strict reverse-path filtering for what it receives. The link, ARP/NDP and
+// traffic with every other address stay up. Connections already open stall (their
+// packets vanish), as behind a failed switch port or firewall; new ones fail. The
+// returned function restores the traffic.
+func (s *Segment) Blackhole(ns, ip string) (func() error, error) {
+	rp := func(v string) error {
+		out, err := exec.Command("ip", "netns", "exec", ns, "sh", "-c",
+			"echo "+v+" > /proc/sys/net/ipv4/conf/all/rp_filter && echo "+v+" > /proc/sys/net/ipv4/conf/eth0/rp_filter").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("rp_filter in %s: %v: %s", ns, err, out)
+		}
+		return nil
+	}
+	if err := ipCmd("-n", ns, "route", "add", "blackhole", ip); err != nil {
+		return nil, err
+	}
+	if err := rp("1"); err != nil {
+		_ = ipCmd("-n", ns, "route", "del", "blackhole", ip)
+		return nil, err
+	}
+	return func() error {
+		if err := ipCmd("-n", ns, "route", "del", "blackhole", ip); err != nil {
+			return err
+		}
+		return rp("0")
+	}, nil
+}
+
+// AddrEvent is one change of an address in a namespace.
+type AddrEvent struct {
+	At    time.Time
+	NS    string
+	Added bool
+}
+
+// AddrWatch follows one address on eth0 of several namespaces through the kernel's
+// address notifications (`ip monitor`), each stamped when it arrives.
+type AddrWatch struct {
+	ip     string
+	mu     sync.Mutex
+	start  map[string]bool
+	events []AddrEvent
+	cmds   []*exec.Cmd
+	wg     sync.WaitGroup
+}
+
+// WatchAddress starts following ip in the namespaces.
+func (s *Segment) WatchAddress(ip string, namespaces ...string) (*AddrWatch, error) {
+	w := &AddrWatch{ip: ip, start: map[string]bool{}}
+	for _, ns := range namespaces {
+		cmd := exec.Command("ip", "-n", ns, "-o", "monitor", "address")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			w.Close()
+			return nil, err
+		}
+		w.cmds = append(w.cmds, cmd)
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				line := sc.Text()
+				if !strings.Contains(line, " "+ip+"/") {
+					continue
+				}
+				w.mu.Lock()
+				w.events = append(w.events, AddrEvent{At: time.Now(), NS: ns, Added: !strings.HasPrefix(line, "Deleted")})
+				w.mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // the monitors subscribe
+	for _, ns := range namespaces {
+		w.start[ns] = s.HasAddress(ns, ip)
+	}
+	return w, nil
+}
+
+// Events returns the changes so far.
+func (w *AddrWatch) Events() []AddrEvent {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.events)
+}
+
+// HoldersAt returns the namespaces that carried the address at t.
+func (w *AddrWatch) HoldersAt(t time.Time) []string {
+	w.mu.Lock()
+	has := maps.Clone(w.start)
+	for _, e := range w.events {
+		if e.At.After(t) {
+			break
+		}
+		has[e.NS] = e.Added
+	}
+	w.mu.Unlock()
+	var out []string
+	for ns, ok := range has {
+		if ok {
+			out = append(out, ns)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Overlaps returns every stretch of time in which more than one namespace carried the
+// address, as "from +duration: namespaces".
+func (w *AddrWatch) Overlaps() []string {
+	w.mu.Lock()
+	has := maps.Clone(w.start)
+	events := slices.Clone(w.events)
+	w.mu.Unlock()
+	count := func() (n int, who []string) {
+		for ns, ok := range has {
+			if ok {
+				n++
+				who = append(who, ns)
+			}
+		}
+		slices.Sort(who)
+		return n, who
+	}
+	var out []string
+	var since time.Time
+	var who []string
+	if n, w := count(); n > 1 {
+		since, who = time.Time{}, w
+	}
+	for _, e := range events {
+		has[e.NS] = e.Added
+		n, w := count()
+		switch {
+		case n > 1 && who == nil:
+			since, who = e.At, w
+		case n <= 1 && who != nil:
+			out = append(out, fmt.Sprintf("%s +%s: %s", since.Format("15:04:05.000"), e.At.Sub(since).Round(time.Millisecond), strings.Join(who, ",")))
+			who = nil
+		}
+	}
+	if who != nil {
+		out = append(out, fmt.Sprintf("%s until now: %s", since.Format("15:04:05.000"), strings.Join(who, ",")))
+	}
+	return out
+}
+
+// Close stops following.
+func (w *AddrWatch) Close() {
+	for _, c := range w.cmds {
+		_ = c.Process.Kill()
+		_ = c.Wait()
+	}
+	w.wg.Wait()
 }

@@ -2,19 +2,13 @@ package announce
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
-	"net"
 	"net/netip"
-	"strings"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,17 +33,35 @@ type Config struct {
 	// Interface, when set, carries every VIP; otherwise the interface whose MAC is the
 	// VM's NIC on the pool's network (from the NodeVM).
 	Interface string
-	// LeaseDuration is how long a silent leader keeps a VIP (default 2s); leaders renew
-	// every RenewInterval (default 500ms); the loop runs every Tick (default 100ms).
+	// LeaseDuration is how long a silent leader keeps a VIP (default 2s, whole seconds:
+	// the Lease's unit); leaders renew every RenewInterval (default 500ms); the loop runs
+	// every Tick (default 100ms).
 	LeaseDuration time.Duration
 	RenewInterval time.Duration
 	Tick          time.Duration
+	// FenceMargin is how long before any other node may take a VIP its leader removes
+	// the address: at the send time of its last successful Lease write plus
+	// LeaseDuration minus FenceMargin, on this node's monotonic clock, whatever the API
+	// server does meanwhile (default a quarter of LeaseDuration).
+	FenceMargin time.Duration
+	// WriteTimeout bounds every Lease write (default RenewInterval): a stalled API
+	// connection must not stall the renewals of the next round.
+	WriteTimeout time.Duration
 }
 
-type held struct {
-	ifname    string
-	announced []time.Time // when to announce again
-	renewed   time.Time   // last successful renewal
+// Agent announces the VIPs this node wins.
+type Agent struct {
+	cfg      Config
+	leaseDur time.Duration // the Lease's LeaseDurationSeconds as a Duration
+
+	// mu guards held: the fence goroutine removes addresses whose deadline passed while
+	// the election loop may be waiting for the API server.
+	mu   sync.Mutex
+	held map[netip.Addr]*held
+
+	observed  map[string]observation
+	freeSince map[netip.Addr]time.Time
+	now       func() time.Time
 }
 
 type observation struct {
@@ -57,29 +69,30 @@ type observation struct {
 	at time.Time
 }
 
-// Agent announces the VIPs this node wins.
-type Agent struct {
-	cfg Config
-	// cleaned is true once stale VIPs (left by a previous run that died) were removed.
-	cleaned   bool
-	held      map[netip.Addr]*held
-	observed  map[string]observation
-	freeSince map[netip.Addr]time.Time
-	now       func() time.Time
-}
-
 // New returns an Agent.
 func New(cfg Config) *Agent {
-	if cfg.LeaseDuration == 0 {
+	if cfg.LeaseDuration < time.Second {
 		cfg.LeaseDuration = 2 * time.Second
 	}
-	if cfg.RenewInterval == 0 {
+	cfg.LeaseDuration = cfg.LeaseDuration.Truncate(time.Second)
+	if cfg.FenceMargin <= 0 || cfg.FenceMargin >= cfg.LeaseDuration {
+		cfg.FenceMargin = cfg.LeaseDuration / 4
+	}
+	if cfg.RenewInterval <= 0 {
 		cfg.RenewInterval = 500 * time.Millisecond
 	}
-	if cfg.Tick == 0 {
+	// A leader must get at least two renewals in before its own deadline.
+	cfg.RenewInterval = min(cfg.RenewInterval, (cfg.LeaseDuration-cfg.FenceMargin)/3)
+	if cfg.Tick <= 0 {
 		cfg.Tick = 100 * time.Millisecond
 	}
-	return &Agent{cfg: cfg, held: map[netip.Addr]*held{}, observed: map[string]observation{}, freeSince: map[netip.Addr]time.Time{}, now: time.Now}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = cfg.RenewInterval
+	}
+	return &Agent{
+		cfg: cfg, leaseDur: cfg.LeaseDuration, held: map[netip.Addr]*held{},
+		observed: map[string]observation{}, freeSince: map[netip.Addr]time.Time{}, now: time.Now,
+	}
 }
 
 // Run announces until ctx ends, then hands every VIP over (removes the addresses and
@@ -87,13 +100,16 @@ func New(cfg Config) *Agent {
 func (a *Agent) Run(ctx context.Context) error {
 	log := klog.FromContext(ctx).WithName("vip")
 	ctx = klog.NewContext(ctx, log)
+	var wg sync.WaitGroup
+	wg.Go(func() { a.fenceLoop(ctx) })
 	t := time.NewTicker(a.cfg.Tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			for ip := range a.held {
+			for _, ip := range a.heldVIPs() {
 				a.release(bg, ip, "agent stopping")
 			}
 			cancel()
@@ -107,21 +123,21 @@ func (a *Agent) Run(ctx context.Context) error {
 // want is one VIP this node could announce.
 type want struct {
 	pool     loadbalancer.Pool
+	spec     *v1alpha1.VIPPool
 	services []*v1.Service
 }
 
 func (a *Agent) step(ctx context.Context) {
 	log := klog.FromContext(ctx)
 	now := a.now()
-	wants, err := a.wanted(ctx)
+	defer a.announceDue(ctx)
+	wants, pools, err := a.wanted(ctx)
 	if err != nil {
+		// Nothing is renewed: held VIPs go when their deadline passes.
 		log.V(2).Info("Cannot read Services or VIPPools", "err", err)
-		wants = nil // keep what is held; renewals below still run
+		return
 	}
-	nodeOK, why, nvm := a.nodeEligible(ctx)
-	if !a.cleaned && err == nil {
-		a.cleanStale(ctx, wants, nvm)
-	}
+	self := a.self(ctx)
 	for ip, w := range wants {
 		var lease coordinationv1.Lease
 		err := a.cfg.Client.Get(ctx, client.ObjectKey{Namespace: a.cfg.Namespace, Name: loadbalancer.LeaseName(ip)}, &lease)
@@ -129,27 +145,22 @@ func (a *Agent) step(ctx context.Context) {
 		if err == nil {
 			lp = &lease
 		} else if !apierrors.IsNotFound(err) {
-			continue
+			continue // not renewed: the fence decides
 		}
 		holder := a.holder(lp, now)
-		ifname := a.interfaceFor(w.pool.Network, nvm)
-		eligible := nodeOK && ifname != "" && a.endpointsOK(ctx, w.services)
+		ifname, why := a.eligible(ctx, self, w)
 		switch {
 		case holder == a.cfg.NodeName:
-			if !eligible {
-				reason := why
-				if reason == "" {
-					reason = "no interface on the VIP's network or no local endpoint"
-				}
-				a.release(ctx, ip, reason)
+			if why != "" {
+				a.release(ctx, ip, why)
 				continue
 			}
-			a.keep(ctx, ip, lp, ifname, hostOf(nvm), now)
+			a.keep(ctx, ip, lp, ifname, self.host(), now)
 		case holder == "":
-			if _, mine := a.held[ip]; mine {
-				a.drop(ctx, ip) // our lease lapsed: someone may take it
+			if a.holds(ip) {
+				a.drop(ctx, ip, "Lease lapsed") // someone may take it now
 			}
-			if !eligible {
+			if why != "" {
 				delete(a.freeSince, ip)
 				continue
 			}
@@ -159,22 +170,23 @@ func (a *Agent) step(ctx context.Context) {
 			}
 			// Spread leaders over ESXi hosts, then nodes: a node waits 100ms for every VIP
 			// led from its host and every VIP it leads itself (at most 500ms).
-			if now.Sub(since) >= min(time.Duration(a.ledFromHost(ctx, hostOf(nvm))+len(a.held))*100*time.Millisecond, 500*time.Millisecond) {
-				a.acquire(ctx, ip, lp, ifname, hostOf(nvm), now)
+			if now.Sub(since) >= min(time.Duration(a.ledFromHost(ctx, self.host())+len(a.heldVIPs()))*100*time.Millisecond, 500*time.Millisecond) {
+				a.acquire(ctx, ip, lp, ifname, self.host())
 			}
 		default:
 			delete(a.freeSince, ip)
-			if _, mine := a.held[ip]; mine {
-				a.drop(ctx, ip)
+			if a.holds(ip) {
+				a.drop(ctx, ip, "another node holds the Lease")
 			}
 		}
 	}
-	for ip := range a.held {
-		if _, ok := wants[ip]; !ok && err == nil {
+	for _, ip := range a.heldVIPs() {
+		if _, ok := wants[ip]; !ok {
 			a.release(ctx, ip, "no Service holds the address any more")
 		}
 	}
-	a.announceDue(ctx, now)
+	a.sweep(ctx, pools, self.nvm)
+	a.forget(wants)
 }
 
 // holder is the Lease's holder, judged by when this node last saw it change (not by the
@@ -195,15 +207,39 @@ func (a *Agent) holder(l *coordinationv1.Lease, now time.Time) string {
 	return *l.Spec.HolderIdentity
 }
 
-func (a *Agent) wanted(ctx context.Context) (map[netip.Addr]want, error) {
+// forget drops the observations and waits of VIPs no Service holds any more.
+func (a *Agent) forget(wants map[netip.Addr]want) {
+	names := make(map[string]bool, len(wants))
+	for ip := range wants {
+		names[loadbalancer.LeaseName(ip)] = true
+	}
+	for name := range a.observed {
+		if !names[name] {
+			delete(a.observed, name)
+		}
+	}
+	for ip := range a.freeSince {
+		if _, ok := wants[ip]; !ok {
+			delete(a.freeSince, ip)
+		}
+	}
+}
+
+// wanted returns the VIPs of LoadBalancer Services that lie in a valid pool, and every
+// VIPPool (for the sweep of stale addresses).
+func (a *Agent) wanted(ctx context.Context) (map[netip.Addr]want, []v1alpha1.VIPPool, error) {
 	var pools v1alpha1.VIPPoolList
 	if err := a.cfg.Client.List(ctx, &pools); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	valid, _ := loadbalancer.BuildPools(pools.Items, nil)
+	specs := make(map[string]*v1alpha1.VIPPool, len(pools.Items))
+	for i := range pools.Items {
+		specs[pools.Items[i].Name] = &pools.Items[i]
+	}
 	var svcs v1.ServiceList
 	if err := a.cfg.Client.List(ctx, &svcs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[netip.Addr]want{}
 	for i := range svcs.Items {
@@ -216,7 +252,7 @@ func (a *Agent) wanted(ctx context.Context) (map[netip.Addr]want, error) {
 				for _, r := range p.Ranges {
 					if r.Contains(ip) {
 						w := out[ip]
-						w.pool = p
+						w.pool, w.spec = p, specs[p.Name]
 						w.services = append(w.services, svc)
 						out[ip] = w
 					}
@@ -224,253 +260,5 @@ func (a *Agent) wanted(ctx context.Context) (map[netip.Addr]want, error) {
 			}
 		}
 	}
-	return out, nil
-}
-
-// nodeEligible: Ready, not tainted for host maintenance, host not entering maintenance.
-func (a *Agent) nodeEligible(ctx context.Context) (bool, string, *v1alpha1.NodeVM) {
-	var node v1.Node
-	if err := a.cfg.Client.Get(ctx, client.ObjectKey{Name: a.cfg.NodeName}, &node); err != nil {
-		return false, "own Node not readable", nil
-	}
-	var nvm *v1alpha1.NodeVM
-	var obj v1alpha1.NodeVM
-	if err := a.cfg.Client.Get(ctx, client.ObjectKey{Name: a.cfg.NodeName}, &obj); err == nil {
-		nvm = &obj
-	}
-	ready := false
-	for _, c := range node.Status.Conditions {
-		if c.Type == v1.NodeReady {
-			ready = c.Status == v1.ConditionTrue
-		}
-	}
-	switch {
-	case !ready:
-		return false, "node not Ready", nvm
-	case node.DeletionTimestamp != nil:
-		return false, "node being deleted", nvm
-	}
-	for _, t := range node.Spec.Taints {
-		if t.Key == MaintenanceTaint {
-			return false, "ESXi host entering or in maintenance (taint)", nvm
-		}
-	}
-	if nvm != nil && (nvm.Status.Host.EnteringMaintenanceMode || nvm.Status.Host.InMaintenanceMode) {
-		return false, "ESXi host entering or in maintenance", nvm
-	}
-	return true, "", nvm
-}
-
-// interfaceFor finds the local interface on the pool's network.
-func (a *Agent) interfaceFor(network string, nvm *v1alpha1.NodeVM) string {
-	if a.cfg.Interface != "" {
-		return a.cfg.Interface
-	}
-	if nvm == nil {
-		return ""
-	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return ""
-	}
-	for _, nic := range nvm.Status.NICs {
-		if network != "" && nic.Network != network {
-			continue
-		}
-		for _, ifi := range ifs {
-			if strings.EqualFold(ifi.HardwareAddr.String(), nic.MAC) {
-				return ifi.Name
-			}
-		}
-	}
-	return ""
-}
-
-// endpointsOK: for externalTrafficPolicy Local, some Service on the address has a ready
-// endpoint on this node; otherwise any node will do.
-func (a *Agent) endpointsOK(ctx context.Context, svcs []*v1.Service) bool {
-	for _, svc := range svcs {
-		if svc.Spec.ExternalTrafficPolicy != v1.ServiceExternalTrafficPolicyLocal {
-			return true
-		}
-	}
-	for _, svc := range svcs {
-		var slices discoveryv1.EndpointSliceList
-		if err := a.cfg.Client.List(ctx, &slices, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
-			continue
-		}
-		for _, s := range slices.Items {
-			for _, ep := range s.Endpoints {
-				if ptr.Deref(ep.NodeName, "") == a.cfg.NodeName && ptr.Deref(ep.Conditions.Ready, true) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease, ifname, host string, now time.Time) {
-	mt := metav1.NewMicroTime(now)
-	secs := int32(a.cfg.LeaseDuration / time.Second)
-	var err error
-	if l == nil {
-		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Namespace: a.cfg.Namespace, Labels: map[string]string{loadbalancer.LeaseLabel: loadbalancer.LeaseLabelValue(ip)}}}
-		setHostLabel(l, host)
-		l.Spec = coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.cfg.NodeName), LeaseDurationSeconds: &secs, AcquireTime: &mt, RenewTime: &mt}
-		err = a.cfg.Client.Create(ctx, l)
-	} else {
-		l = l.DeepCopy()
-		setHostLabel(l, host)
-		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.AcquireTime, l.Spec.RenewTime = ptr.To(a.cfg.NodeName), &secs, &mt, &mt
-		l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
-		err = a.cfg.Client.Update(ctx, l)
-	}
-	if err != nil {
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-			klog.FromContext(ctx).V(3).Info("Lost the race for a VIP", "vip", ip, "err", err)
-		} else {
-			klog.FromContext(ctx).Error(err, "Cannot take the VIP's Lease", "vip", ip)
-		}
-		return
-	}
-	delete(a.freeSince, ip)
-	if err := a.cfg.Dataplane.Add(ifname, ip); err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot add VIP; handing it over", "vip", ip, "interface", ifname)
-		a.held[ip] = &held{ifname: ifname, renewed: now}
-		a.release(ctx, ip, "address could not be added")
-		return
-	}
-	a.held[ip] = &held{ifname: ifname, renewed: now, announced: []time.Time{now, now.Add(500 * time.Millisecond), now.Add(time.Second), now.Add(2 * time.Second)}}
-	vipChanges.WithLabelValues("acquired").Inc()
-	klog.FromContext(ctx).Info("Announcing VIP", "vip", ip, "interface", ifname)
-}
-
-func (a *Agent) keep(ctx context.Context, ip netip.Addr, l *coordinationv1.Lease, ifname, host string, now time.Time) {
-	h, ok := a.held[ip]
-	if !ok { // we hold the Lease (from before a restart): take the address back
-		if err := a.cfg.Dataplane.Add(ifname, ip); err != nil {
-			return
-		}
-		h = &held{ifname: ifname, renewed: now, announced: []time.Time{now, now.Add(time.Second)}}
-		a.held[ip] = h
-	}
-	if now.Sub(h.renewed) < a.cfg.RenewInterval {
-		return
-	}
-	l = l.DeepCopy()
-	setHostLabel(l, host) // the VM may have moved to another host
-	l.Spec.RenewTime = ptr.To(metav1.NewMicroTime(now))
-	if err := a.cfg.Client.Update(ctx, l); err != nil {
-		klog.FromContext(ctx).V(3).Info("Renewing VIP lease failed", "vip", ip, "err", err)
-		if now.Sub(h.renewed) > a.cfg.LeaseDuration-a.cfg.RenewInterval {
-			a.drop(ctx, ip) // others may take over now: never answer twice
-		}
-		return
-	}
-	h.renewed = now
-}
-
-// release hands a VIP over: the address goes first, then the Lease is freed so that the
-// next node takes over without waiting for it to expire.
-func (a *Agent) release(ctx context.Context, ip netip.Addr, reason string) {
-	a.drop(ctx, ip)
-	var l coordinationv1.Lease
-	key := client.ObjectKey{Namespace: a.cfg.Namespace, Name: loadbalancer.LeaseName(ip)}
-	if err := a.cfg.Client.Get(ctx, key, &l); err != nil || ptr.Deref(l.Spec.HolderIdentity, "") != a.cfg.NodeName {
-		return
-	}
-	l.Spec.HolderIdentity = ptr.To("")
-	if err := a.cfg.Client.Update(ctx, &l); err != nil {
-		klog.FromContext(ctx).V(2).Info("Freeing VIP lease failed; it expires instead", "vip", ip, "err", err)
-	}
-	klog.FromContext(ctx).Info("Handed VIP over", "vip", ip, "reason", reason)
-}
-
-// drop removes the address locally.
-func (a *Agent) drop(ctx context.Context, ip netip.Addr) {
-	h, ok := a.held[ip]
-	if !ok {
-		return
-	}
-	delete(a.held, ip)
-	if err := a.cfg.Dataplane.Remove(h.ifname, ip); err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot remove VIP", "vip", ip)
-	}
-	vipChanges.WithLabelValues("released").Inc()
-}
-
-func (a *Agent) announceDue(ctx context.Context, now time.Time) {
-	for ip, h := range a.held {
-		for len(h.announced) > 0 && !now.Before(h.announced[0]) {
-			h.announced = h.announced[1:]
-			if err := a.cfg.Dataplane.Announce(h.ifname, ip); err != nil {
-				klog.FromContext(ctx).Error(err, "Announcing VIP failed", "vip", ip)
-			}
-		}
-	}
-}
-
-// cleanStale removes, once after start, VIPs this node carries but does not lead: a
-// previous run that was killed could not remove them, and two nodes answering ARP for one
-// address would make it flap.
-func (a *Agent) cleanStale(ctx context.Context, wants map[netip.Addr]want, nvm *v1alpha1.NodeVM) {
-	a.cleaned = true
-	for ip, w := range wants {
-		var lease coordinationv1.Lease
-		err := a.cfg.Client.Get(ctx, client.ObjectKey{Namespace: a.cfg.Namespace, Name: loadbalancer.LeaseName(ip)}, &lease)
-		if err == nil && ptr.Deref(lease.Spec.HolderIdentity, "") == a.cfg.NodeName {
-			continue // ours: keep serves it again
-		}
-		if ifname := a.interfaceFor(w.pool.Network, nvm); ifname != "" {
-			if err := a.cfg.Dataplane.Remove(ifname, ip); err == nil {
-				klog.FromContext(ctx).V(2).Info("Removed VIP left by a previous run", "vip", ip, "interface", ifname)
-			}
-		}
-	}
-}
-
-// HostLabel on a VIP Lease names the ESXi host of the node that holds it, so that
-// candidates can spread leaders over hosts without reading other nodes' NodeVMs.
-const HostLabel = "vsphere-cloud.io/esxi-host"
-
-func setHostLabel(l *coordinationv1.Lease, host string) {
-	if l.Labels == nil {
-		l.Labels = map[string]string{}
-	}
-	if host == "" {
-		delete(l.Labels, HostLabel)
-		return
-	}
-	if errs := validation.IsValidLabelValue(host); len(errs) > 0 {
-		host = fmt.Sprintf("h-%x", sha256.Sum224([]byte(host)))[:63]
-	}
-	l.Labels[HostLabel] = host
-}
-
-func hostOf(nvm *v1alpha1.NodeVM) string {
-	if nvm == nil {
-		return ""
-	}
-	return nvm.Status.Host.Name
-}
-
-// ledFromHost counts the live VIP Leases held by nodes on host (other than this one).
-func (a *Agent) ledFromHost(ctx context.Context, host string) int {
-	if host == "" {
-		return 0
-	}
-	probe := &coordinationv1.Lease{}
-	setHostLabel(probe, host)
-	var leases coordinationv1.LeaseList
-	if err := a.cfg.Client.List(ctx, &leases, client.InNamespace(a.cfg.Namespace), client.MatchingLabels{HostLabel: probe.Labels[HostLabel]}); err != nil {
-		return 0
-	}
-	n := 0
-	for i := range leases.Items {
-		if h := a.holder(&leases.Items[i], a.now()); h != "" && h != a.cfg.NodeName {
-			n++
-		}
-	}
-	return n
+	return out, pools.Items, nil
 }

@@ -25,19 +25,28 @@ import (
 // against controller-runtime's fake API.
 type fakeDataplane struct {
 	mu        sync.Mutex
-	addrs     map[netip.Addr]bool
+	addrs     map[netip.Addr]int // prefix length
+	ifnames   map[netip.Addr]string
+	removedAt map[netip.Addr]time.Time
 	announced int
 }
 
-func (f *fakeDataplane) Add(_ string, ip netip.Addr) error {
+func newFakeDataplane() *fakeDataplane {
+	return &fakeDataplane{addrs: map[netip.Addr]int{}, ifnames: map[netip.Addr]string{}, removedAt: map[netip.Addr]time.Time{}}
+}
+
+func (f *fakeDataplane) Add(ifname string, ip netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.addrs[ip] = true
+	f.addrs[ip], f.ifnames[ip] = ip.BitLen(), ifname
 	return nil
 }
 func (f *fakeDataplane) Remove(_ string, ip netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if _, ok := f.addrs[ip]; ok {
+		f.removedAt[ip] = time.Now()
+	}
 	delete(f.addrs, ip)
 	return nil
 }
@@ -47,10 +56,33 @@ func (f *fakeDataplane) Announce(string, netip.Addr) error {
 	f.announced++
 	return nil
 }
+func (f *fakeDataplane) Addresses(string) ([]netip.Prefix, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []netip.Prefix
+	for ip, bits := range f.addrs {
+		out = append(out, netip.PrefixFrom(ip, bits))
+	}
+	return out, nil
+}
+
+// addPrefix puts an address on the fake interface as something else (a killed run, an
+// administrator) would.
+func (f *fakeDataplane) addPrefix(p netip.Prefix) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addrs[p.Addr()], f.ifnames[p.Addr()] = p.Bits(), "eth0"
+}
 func (f *fakeDataplane) has(ip netip.Addr) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.addrs[ip]
+	_, ok := f.addrs[ip]
+	return ok
+}
+func (f *fakeDataplane) announcements() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.announced
 }
 
 const ns = "vsphere-cloud-system"
@@ -63,10 +95,17 @@ func node(name string) *v1.Node {
 
 func world(t *testing.T, svc *v1.Service, objs ...client.Object) client.Client {
 	t.Helper()
+	return worldWithPool(t, func(*v1alpha1.VIPPool) {}, svc, objs...)
+}
+
+// worldWithPool is world with the VIPPool changed by edit.
+func worldWithPool(t *testing.T, edit func(*v1alpha1.VIPPool), svc *v1.Service, objs ...client.Object) client.Client {
+	t.Helper()
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
 	_ = v1alpha1.AddToScheme(s)
 	pool := &v1alpha1.VIPPool{ObjectMeta: metav1.ObjectMeta{Name: "lan"}, Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.0.0.0/29"}, Network: "VM Network"}}
+	edit(pool)
 	return fake.NewClientBuilder().WithScheme(s).WithObjects(append(objs, pool, svc, node("a"), node("b"))...).Build()
 }
 
@@ -85,7 +124,7 @@ type testAgent struct {
 }
 
 func newAgent(c client.Client, name string) *testAgent {
-	dp := &fakeDataplane{addrs: map[netip.Addr]bool{}}
+	dp := newFakeDataplane()
 	ta := &testAgent{dp: dp, now: time.Unix(1000, 0)}
 	ta.Agent = New(Config{NodeName: name, Namespace: ns, Client: c, Dataplane: dp, Interface: "eth0"})
 	ta.Agent.now = func() time.Time { return ta.now }

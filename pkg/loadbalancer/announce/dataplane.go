@@ -20,6 +20,8 @@ type Dataplane interface {
 	Remove(ifname string, ip netip.Addr) error
 	// Announce tells the segment that ip is at this interface's MAC.
 	Announce(ifname string, ip netip.Addr) error
+	// Addresses lists the addresses on the interface, with their prefix lengths.
+	Addresses(ifname string) ([]netip.Prefix, error)
 }
 
 // Kernel is the Dataplane of the running kernel.
@@ -59,6 +61,28 @@ func (Kernel) Remove(ifname string, ip netip.Addr) error {
 		return fmt.Errorf("removing %s from %s: %w", ip, ifname, err)
 	}
 	return nil
+}
+
+// Addresses lists the interface's IPv4 and IPv6 addresses.
+func (Kernel) Addresses(ifname string) ([]netip.Prefix, error) {
+	link, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", ifname, err)
+	}
+	list, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("listing addresses of %s: %w", ifname, err)
+	}
+	out := make([]netip.Prefix, 0, len(list))
+	for _, a := range list {
+		ip, ok := netip.AddrFromSlice(a.IP)
+		if !ok || a.IPNet == nil {
+			continue
+		}
+		ones, _ := a.Mask.Size()
+		out = append(out, netip.PrefixFrom(ip.Unmap(), ones))
+	}
+	return out, nil
 }
 
 // Announce sends a gratuitous ARP request (IPv4) or an unsolicited neighbour
