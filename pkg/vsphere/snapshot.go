@@ -24,20 +24,20 @@ var (
 )
 
 type vmRec struct {
-	dc         string
-	name       string
-	uuid       string
-	template   bool
-	guestID    string
-	numCPU     int32
-	memoryMB   int32
-	power      PowerState
-	host       string
-	guestHost  string
-	nics       []NIC
+	dc        string
+	name      string
+	uuid      string
+	template  bool
+	guestID   string
+	numCPU    int32
+	memoryMB  int32
+	power     PowerState
+	host      string
+	guestHost string
+	nics      []NIC
 	// otherIPs are guest addresses on interfaces without a virtual device (bridges, tunnels,
 	// loopback aliases: deviceConfigId -1): not NICs, but addresses in use all the same.
-	otherIPs []string
+	otherIPs   []string
 	pool       string
 	folder     string
 	datastores []string

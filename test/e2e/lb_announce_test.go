@@ -34,10 +34,10 @@ type vipLAN struct {
 	macs   map[string]string
 	// api is the forwarder through which agents in the namespaces reach the API server;
 	// cp makes each node's bound token.
-	api    string
-	cp     *framework.ControlPlane
-	dir    string
-	probe  *prober
+	api   string
+	cp    *framework.ControlPlane
+	dir   string
+	probe *prober
 	// t is the announcement test's: agents restarted in a subtest outlive it.
 	t *testing.T
 }

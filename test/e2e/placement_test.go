@@ -313,28 +313,51 @@ func TestPlacement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// vCenter posts EnteringMaintenanceModeEvent when an EnterMaintenanceMode task starts
-		// evacuating; the simulator does not, so post it as vCenter would.
+		// vCenter's sequence (hack/vcsim plays it): the enter task starts and
+		// EnteringMaintenanceModeEvent is posted, the evacuation takes its time, then the
+		// flag is set and EnteredMaintenanceModeEvent posted.
 		post := func(e types.BaseEvent) {
 			t.Helper()
 			be := e.GetEvent()
 			be.Host = &types.HostEventArgument{EntityEventArgument: types.EntityEventArgument{Name: hostName}, Host: host.Reference()}
 			be.Datacenter = &types.DatacenterEventArgument{EntityEventArgument: types.EntityEventArgument{Name: "DC0"}, Datacenter: dc.Reference()}
 			be.CreatedTime = time.Now()
-			be.FullFormattedMessage = "Host " + hostName + " in DC0 is entering maintenance mode"
+			be.FullFormattedMessage = "Host " + hostName + " in DC0: connection lost"
 			if err := event.NewManager(admin).PostEvent(ctx, e); err != nil {
 				t.Fatal(err)
 			}
 		}
-		post(&types.EnteringMaintenanceModeEvent{})
+		if _, err := sim.EnterMaintenance(ctx, hostName, 6*time.Second); err != nil {
+			t.Fatal(err)
+		}
 		d := waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance", func(n *v1.Node) bool {
 			c := cond(n, agent.ConditionHostReady)
 			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonEnteringMaint
 		})
 		t.Logf("entering maintenance reached the taint in %s", d.Round(time.Millisecond))
 		waitEvent(t, "pl-a", placement.ReasonHostMaintenance)
-		post(&types.ExitMaintenanceModeEvent{})
-		waitNode(t, "pl-a", 5*time.Second, "taint removed after exit", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		waitNode(t, "pl-a", 20*time.Second, "still tainted once in maintenance", func(n *v1.Node) bool {
+			c := cond(n, agent.ConditionHostReady)
+			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
+		})
+		if err := sim.ExitMaintenance(ctx, hostName); err != nil {
+			t.Fatal(err)
+		}
+		waitNode(t, "pl-a", 10*time.Second, "taint removed after exit", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+
+		// A cancelled enter: no flag and no Entered event ever come; the taint must go.
+		task, err := sim.EnterMaintenance(ctx, hostName, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance (to be cancelled)", func(n *v1.Node) bool {
+			return framework.HasTaint(n, agent.TaintHostMaintenance)
+		})
+		if err := object.NewTask(admin, types.ManagedObjectReference{Type: "Task", Value: task}).Cancel(ctx); err != nil {
+			t.Fatal(err)
+		}
+		d = waitNode(t, "pl-a", 20*time.Second, "taint removed after a cancelled enter", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		t.Logf("a cancelled enter cleared the taint in %s", d.Round(time.Millisecond))
 		post(&types.HostConnectionLostEvent{})
 		waitEvent(t, "pl-a", placement.ReasonHostConnectionLost)
 		vmObj, err := finder.VirtualMachine(ctx, "/DC0/vm/pl-a")

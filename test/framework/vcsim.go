@@ -3,10 +3,7 @@ package framework
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -135,28 +132,8 @@ func readEnv(path string) (map[string]string, error) {
 	return out, sc.Err()
 }
 
-// SetHostMaintenance sets a host's maintenance mode and publishes the change, as vCenter
-// does (the simulator's own EnterMaintenanceMode_Task does not publish it).
+// SetHostMaintenance sets a host's maintenance mode and publishes the change at once, without
+// events (the simulator's own EnterMaintenanceMode_Task does not publish it).
 func (s *Simulator) SetHostMaintenance(ctx context.Context, host string, on bool) error {
-	pem, err := os.ReadFile(s.CAFile)
-	if err != nil {
-		return err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
-	u := url.URL{Scheme: "https", Host: s.URL.Host, Path: "/vcsim/host-maintenance", RawQuery: url.Values{"host": {host}, "on": {strconv.FormatBool(on)}}.Encode()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
-	if err != nil {
-		return err
-	}
-	res, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("vcsim host-maintenance: %s", res.Status)
-	}
-	return nil
+	return s.control(ctx, "/vcsim/host-maintenance", url.Values{"host": {host}, "on": {strconv.FormatBool(on)}})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,11 +26,30 @@ func (s *Simulator) SetVMInaccessible(ctx context.Context, name string, on bool)
 	return s.control(ctx, "/vcsim/vm", url.Values{"name": {name}, "inaccessible": {strconv.FormatBool(on)}})
 }
 
+// EnterMaintenance plays vCenter's sequence on the host: an EnterMaintenanceMode task
+// starts and EnteringMaintenanceModeEvent is posted, the evacuation takes its time, then
+// runtime.inMaintenanceMode is set and EnteredMaintenanceModeEvent posted. It returns the
+// task's managed object ID (cancel the task to cancel the enter).
+func (s *Simulator) EnterMaintenance(ctx context.Context, host string, evacuation time.Duration) (string, error) {
+	return s.controlBody(ctx, "/vcsim/host-maintenance", url.Values{"host": {host}, "on": {"true"}, "events": {"true"}, "evacuation": {evacuation.String()}})
+}
+
+// ExitMaintenance clears the host's maintenance mode and posts ExitMaintenanceModeEvent.
+func (s *Simulator) ExitMaintenance(ctx context.Context, host string) error {
+	return s.control(ctx, "/vcsim/host-maintenance", url.Values{"host": {host}, "on": {"false"}, "events": {"true"}})
+}
+
 // control POSTs to one of hack/vcsim's control endpoints.
 func (s *Simulator) control(ctx context.Context, path string, q url.Values) error {
+	_, err := s.controlBody(ctx, path, q)
+	return err
+}
+
+// controlBody POSTs to one of hack/vcsim's control endpoints and returns the answer's body.
+func (s *Simulator) controlBody(ctx context.Context, path string, q url.Values) (string, error) {
 	pem, err := os.ReadFile(s.CAFile)
 	if err != nil {
-		return err
+		return "", err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
@@ -37,15 +57,19 @@ func (s *Simulator) control(ctx context.Context, path string, q url.Values) erro
 	u := url.URL{Scheme: "https", Host: s.URL.Host, Path: path, RawQuery: q.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	res, err := hc.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("vcsim %s: %s", path, res.Status)
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
 	}
-	return nil
+	if res.StatusCode != http.StatusNoContent && res.StatusCode != http.StatusAccepted {
+		return "", fmt.Errorf("vcsim %s: %s: %s", path, res.Status, body)
+	}
+	return string(body), nil
 }
