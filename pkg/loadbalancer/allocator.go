@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Family is an IP family, named as Kubernetes names them.
@@ -33,6 +35,13 @@ type Pool struct {
 	Network    string
 	// Allows reports whether Services of a namespace may use the pool; nil allows all.
 	Allows func(namespace string) bool
+	// ShareAcrossNamespaces lets Services of different namespaces share an address of
+	// the pool through one sharing key; otherwise a key is private to its namespace.
+	ShareAcrossNamespaces bool
+	// NodeSelector limits the nodes that may announce the pool's addresses; nil: all.
+	NodeSelector labels.Selector
+	// AnnounceFromControlPlane lets control-plane nodes announce the pool's addresses.
+	AnnounceFromControlPlane bool
 }
 
 func (p Pool) allows(ns string) bool { return p.Allows == nil || p.Allows(ns) }
@@ -62,9 +71,13 @@ type Request struct {
 	// Requested are exact addresses (spec.loadBalancerIP or the annotation), at most one
 	// per family.
 	Requested []netip.Addr
-	// SharingKey lets Services with the same key share an address when their ports differ.
+	// SharingKey lets Services of one namespace (of any namespace, in a pool that
+	// shares across namespaces) with the same key and the same TrafficPolicy share an
+	// address when their ports differ.
 	SharingKey string
-	Ports      []Port
+	// TrafficPolicy is the Service's externalTrafficPolicy (Cluster when empty).
+	TrafficPolicy string
+	Ports         []Port
 	// Pool restricts allocation to one pool by name; empty: any.
 	Pool string
 }
@@ -76,6 +89,7 @@ const (
 	ReasonNotInPool       = "AddressNotInPool"
 	ReasonInUse           = "AddressInUse"
 	ReasonUsedByVM        = "AddressUsedByVM"
+	ReasonUsedByNode      = "AddressUsedByNode"
 	ReasonSharingConflict = "SharingConflict"
 	ReasonInvalidRequest  = "InvalidRequest"
 	maxCandidatesPerRange = 1 << 16
@@ -95,9 +109,15 @@ func fail(reason, format string, args ...any) error {
 }
 
 type holder struct {
-	service string
-	key     string
-	ports   []Port
+	service   string
+	namespace string
+	key       string
+	policy    string
+	ports     []Port
+}
+
+func holderOf(r Request) holder {
+	return holder{service: r.Service, namespace: r.Namespace, key: r.SharingKey, policy: trafficPolicy(r), ports: r.Ports}
 }
 
 // Allocator hands out addresses from pools. Its state is rebuilt from Services' status
@@ -107,16 +127,16 @@ type Allocator struct {
 	pools   []Pool
 	holders map[netip.Addr][]holder
 	bySvc   map[string][]netip.Addr
-	// vmUses names the VM whose guest reports ip, "" when none.
-	vmUses func(netip.Addr) string
+	// uses says what outside the allocator uses an address.
+	uses func(netip.Addr) []Use
 }
 
-// NewAllocator returns an allocator over pools; vmUses may be nil.
-func NewAllocator(pools []Pool, vmUses func(netip.Addr) string) *Allocator {
-	if vmUses == nil {
-		vmUses = func(netip.Addr) string { return "" }
+// NewAllocator returns an allocator over pools; uses may be nil.
+func NewAllocator(pools []Pool, uses func(netip.Addr) []Use) *Allocator {
+	if uses == nil {
+		uses = func(netip.Addr) []Use { return nil }
 	}
-	return &Allocator{pools: pools, holders: map[netip.Addr][]holder{}, bySvc: map[string][]netip.Addr{}, vmUses: vmUses}
+	return &Allocator{pools: pools, holders: map[netip.Addr][]holder{}, bySvc: map[string][]netip.Addr{}, uses: uses}
 }
 
 // SetPools replaces the pools. Addresses already held stay held.
@@ -132,7 +152,7 @@ func (a *Allocator) Restore(r Request, ips []netip.Addr) {
 	defer a.mu.Unlock()
 	a.releaseLocked(r.Service)
 	for _, ip := range ips {
-		a.holders[ip] = append(a.holders[ip], holder{service: r.Service, key: r.SharingKey, ports: r.Ports})
+		a.holders[ip] = append(a.holders[ip], holderOf(r))
 	}
 	a.bySvc[r.Service] = ips
 }
@@ -211,7 +231,7 @@ func (a *Allocator) Assign(r Request) ([]netip.Addr, error) {
 	}
 	a.releaseLocked(r.Service)
 	for _, ip := range out {
-		a.holders[ip] = append(a.holders[ip], holder{service: r.Service, key: r.SharingKey, ports: r.Ports})
+		a.holders[ip] = append(a.holders[ip], holderOf(r))
 	}
 	a.bySvc[r.Service] = out
 	return slices.Clone(out), nil
@@ -238,51 +258,14 @@ func (a *Allocator) usableLocked(r Request, ip netip.Addr) error {
 	if err := a.shareableLocked(r, ip); err != nil {
 		return err
 	}
-	if vm := a.vmUses(ip); vm != "" {
-		return fail(ReasonUsedByVM, "%s is already used by VM %s in vCenter", ip, vm)
-	}
-	return nil
-}
-
-func (a *Allocator) shareableLocked(r Request, ip netip.Addr) error {
-	for _, h := range a.holders[ip] {
-		if h.service == r.Service {
-			continue
-		}
-		if r.SharingKey == "" || h.key != r.SharingKey {
-			return fail(ReasonInUse, "%s is held by Service %s", ip, h.service)
-		}
-		for _, p := range r.Ports {
-			if slices.Contains(h.ports, p) {
-				return fail(ReasonSharingConflict, "%s is shared with Service %s, which also uses %s/%d", ip, h.service, p.Protocol, p.Port)
-			}
-		}
-	}
-	return nil
+	return a.conflictLocked(ip)
 }
 
 // pickLocked finds an address: first one shared under the request's key, then the first
 // free one of the auto-assign pools in order.
 func (a *Allocator) pickLocked(r Request, fam Family, taken map[netip.Addr]bool) (netip.Addr, error) {
-	if r.SharingKey != "" {
-		var shared []netip.Addr
-		for ip, hs := range a.holders {
-			for _, h := range hs {
-				if h.key == r.SharingKey && h.service != r.Service && familyOf(ip) == fam {
-					shared = append(shared, ip)
-				}
-			}
-		}
-		slices.SortFunc(shared, netip.Addr.Compare)
-		var lastErr error
-		for _, ip := range shared {
-			if lastErr = a.usableLocked(r, ip); lastErr == nil {
-				return ip, nil
-			}
-		}
-		if lastErr != nil {
-			return netip.Addr{}, lastErr
-		}
+	if ip, found, err := a.pickSharedLocked(r, fam); found {
+		return ip, err
 	}
 	candidates := 0
 	for _, p := range a.pools {
@@ -296,7 +279,7 @@ func (a *Allocator) pickLocked(r Request, fam Family, taken map[netip.Addr]bool)
 			candidates++
 			ip := rg.From
 			for n := 0; n < maxCandidatesPerRange && rg.Contains(ip); n, ip = n+1, ip.Next() {
-				if taken[ip] || len(a.holders[ip]) > 0 || a.vmUses(ip) != "" {
+				if taken[ip] || len(a.holders[ip]) > 0 || a.conflictLocked(ip) != nil {
 					continue
 				}
 				return ip, nil

@@ -165,7 +165,12 @@ func TestAllocate(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := NewAllocator(tc.pools, func(ip netip.Addr) string { return tc.vms[ip.String()] })
+			a := NewAllocator(tc.pools, func(ip netip.Addr) []Use {
+				if vm := tc.vms[ip.String()]; vm != "" {
+					return []Use{{VM: vm}}
+				}
+				return nil
+			})
 			for i, s := range tc.steps {
 				if s.release != "" {
 					a.Release(s.release)

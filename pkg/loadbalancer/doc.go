@@ -11,7 +11,8 @@ const (
 	// AnnotationIPs requests addresses: a comma-separated list, one per family (dual-stack).
 	AnnotationIPs = "vsphere-cloud.io/load-balancer-ips"
 	// AnnotationSharingKey lets Services with the same key share an address when their
-	// ports do not clash.
+	// ports do not clash and their externalTrafficPolicy is the same. A key is private
+	// to its namespace unless the pool sets spec.shareAcrossNamespaces.
 	AnnotationSharingKey = "vsphere-cloud.io/sharing-key"
 	// AnnotationPool restricts allocation to one VIPPool.
 	AnnotationPool = "vsphere-cloud.io/pool"

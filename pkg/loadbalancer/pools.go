@@ -48,7 +48,10 @@ func BuildPools(objs []v1alpha1.VIPPool, nsLabels func(ns string) labels.Set) ([
 }
 
 func buildPool(o v1alpha1.VIPPool, nsLabels func(string) labels.Set) (Pool, error) {
-	p := Pool{Name: o.Name, Network: o.Spec.Network, AutoAssign: o.Spec.AutoAssign == nil || *o.Spec.AutoAssign}
+	p := Pool{
+		Name: o.Name, Network: o.Spec.Network, AutoAssign: o.Spec.AutoAssign == nil || *o.Spec.AutoAssign,
+		ShareAcrossNamespaces: o.Spec.ShareAcrossNamespaces, AnnounceFromControlPlane: o.Spec.AnnounceFromControlPlane,
+	}
 	if len(o.Spec.Addresses) == 0 {
 		return p, fmt.Errorf("spec.addresses is empty")
 	}
@@ -71,7 +74,28 @@ func buildPool(o v1alpha1.VIPPool, nsLabels func(string) labels.Set) (Pool, erro
 		}
 		p.Allows = func(ns string) bool { return nsLabels != nil && sel.Matches(nsLabels(ns)) }
 	}
+	if o.Spec.NodeSelector != nil {
+		sel, err := metav1.LabelSelectorAsSelector(o.Spec.NodeSelector)
+		if err != nil {
+			return p, fmt.Errorf("spec.nodeSelector: %w", err)
+		}
+		p.NodeSelector = sel
+	}
 	return p, nil
+}
+
+// AllRanges are the parsable entries of every VIPPool, valid or not: the addresses a
+// Node must never take, even those of a pool left out for an overlap or a bad entry.
+func AllRanges(objs []v1alpha1.VIPPool) []Range {
+	var out []Range
+	for _, o := range objs {
+		for _, s := range o.Spec.Addresses {
+			if r, err := ParseRange(s); err == nil {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 func overlapping(pools []Pool, p Pool) (Pool, Range, bool) {

@@ -23,6 +23,7 @@ func RequestFor(svc *v1.Service) (Request, error) {
 	r := Request{
 		Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace,
 		SharingKey: svc.Annotations[AnnotationSharingKey], Pool: svc.Annotations[AnnotationPool],
+		TrafficPolicy: string(svc.Spec.ExternalTrafficPolicy),
 	}
 	for _, f := range svc.Spec.IPFamilies {
 		r.Families = append(r.Families, Family(f))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -86,6 +88,19 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloud
 		if vc.Name == vm.VCenter {
 			families = vc.IPFamilies
 		}
+	}
+	if i.cloud.lb != nil {
+		// A VIP on a node's NIC is reported by VMware Tools; it must never become the
+		// Node's address.
+		isVIP, err := i.cloud.lb.VIPFilter(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: addresses: %w", node.Name, err)
+		}
+		nics := slices.Clone(vm.NICs)
+		for k := range nics {
+			nics[k].IPs = loadbalancer.DropVIPs(nics[k].IPs, isVIP)
+		}
+		vm.NICs = nics
 	}
 	md := &cloudprovider.InstanceMetadata{
 		ProviderID:    ProviderIDPrefix + vm.UUID,

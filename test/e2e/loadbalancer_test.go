@@ -33,23 +33,37 @@ type lbWorld struct {
 	crc   client.Client
 	conf  string
 	nodes []string
+	// flags are cloud-controller's flags beyond the controllers and the node monitor.
+	flags []string
 	// t is the whole test's: processes started in a subtest outlive it.
 	t *testing.T
 }
 
 const lbNodes = 3
 
-func startLBWorld(t *testing.T) *lbWorld {
+// lbKubeVIP is an address inside the pool lan that the last node VM's guest reports
+// beside its Node address, like a kube-vip or keepalived API address.
+const lbKubeVIP = "10.77.0.205"
+
+func startLBWorld(t *testing.T) *lbWorld { return startLBWorldWith(t, "loadbalancer", "--v=3") }
+
+// startLBWorldWith is startLBWorld with its artifacts in name and cloud-controller's
+// extra flags.
+func startLBWorldWith(t *testing.T, name string, flags ...string) *lbWorld {
 	t.Helper()
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: lbNodes}
-	w := &lbWorld{t: t}
+	w := &lbWorld{t: t, flags: flags}
 	for i := range lbNodes {
 		name := fmt.Sprintf("lb-node-%d", i)
 		w.nodes = append(w.nodes, name)
-		inv.VMs = append(inv.VMs, framework.SimVM{Name: name, UUID: framework.TestUUID(name), Hostname: name, IPs: []string{fmt.Sprintf("10.77.0.%d", 11+i)}})
+		ips := []string{fmt.Sprintf("10.77.0.%d", 11+i)}
+		if i == lbNodes-1 {
+			ips = append(ips, lbKubeVIP) // a second address on a node VM, as kube-vip adds
+		}
+		inv.VMs = append(inv.VMs, framework.SimVM{Name: name, UUID: framework.TestUUID(name), Hostname: name, IPs: ips})
 	}
 	inv.VMs = append(inv.VMs, framework.SimVM{Name: "db-0", UUID: framework.TestUUID("db-0"), IPs: []string{"10.77.0.201"}})
-	w.dir, w.cp, w.sim = startWorld(t, "loadbalancer", inv)
+	w.dir, w.cp, w.sim = startWorld(t, name, inv)
 	ctx := context.Background()
 	if err := framework.EnsureCredentials(ctx, w.cp, "127.0.0.1"); err != nil {
 		t.Fatal(err)
@@ -72,7 +86,7 @@ func (w *lbWorld) startCCM() {
 	t := w.t
 	t.Helper()
 	ccm, err := framework.StartCloudController(w.cp, "cloud-controller", w.conf,
-		"--controllers=cloud-node,cloud-node-lifecycle,service,vsphere-placement", "--node-monitor-period=2s", "--v=3")
+		append([]string{"--controllers=cloud-node,cloud-node-lifecycle,service,vsphere-placement", "--node-monitor-period=2s"}, w.flags...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,10 +217,49 @@ func TestLoadBalancer(t *testing.T) {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonNotInPool
 		})
+		// A node VM's guest address that is not a VIP it announces is a conflict too.
+		w.service(t, "wants-kube-vip", withAnnotation(loadbalancer.AnnotationIPs, lbKubeVIP))
+		w.waitService(t, "wants-kube-vip", "no AddressUsedByVM condition naming the node VM", func(s *v1.Service) bool {
+			c := condition(s, loadbalancer.ConditionAllocated)
+			return c != nil && c.Reason == loadbalancer.ReasonUsedByVM && strings.Contains(c.Message, w.nodes[lbNodes-1])
+		})
 		// Automatic allocation skips the VM's address too.
 		w.service(t, "next")
 		if s := w.waitService(t, "next", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }); ingress(s) != "10.77.0.202" {
 			t.Errorf("next got %s, want 10.77.0.202 (10.77.0.201 is db-0's)", ingress(s))
+		}
+	})
+
+	t.Run("a sharing key is private to its namespace, and sharing needs one traffic policy", func(t *testing.T) {
+		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "intruder"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "copycat", Namespace: "intruder",
+			Annotations: map[string]string{loadbalancer.AnnotationSharingKey: "k", loadbalancer.AnnotationIPs: "10.77.0.200"}},
+			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Ports: []v1.ServicePort{{Port: 2222, Protocol: v1.ProtocolTCP}}}}
+		if _, err := w.cp.Client.CoreV1().Services("intruder").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool {
+			s, err := w.cp.Client.CoreV1().Services("intruder").Get(ctx, "copycat", metav1.GetOptions{})
+			c := (*metav1.Condition)(nil)
+			if err == nil {
+				c = condition(s, loadbalancer.ConditionAllocated)
+			}
+			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && ingress(s) == ""
+		}) {
+			t.Fatalf("intruder/copycat joined default's shared address, or was not refused:\n%s", w.ccm.Tail(3000))
+		}
+		w.service(t, "local-joiner", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolTCP, 9090),
+			func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal })
+		w.waitService(t, "local-joiner", "no SharingConflict for a Local Service joining Cluster ones", func(s *v1.Service) bool {
+			c := condition(s, loadbalancer.ConditionAllocated)
+			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && strings.Contains(c.Message, "externalTrafficPolicy") && ingress(s) == ""
+		})
+		for _, del := range []struct{ ns, name string }{{"intruder", "copycat"}, {"default", "local-joiner"}} {
+			if err := w.cp.Client.CoreV1().Services(del.ns).Delete(ctx, del.name, metav1.DeleteOptions{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -58,14 +57,18 @@ type Provider struct {
 	nodes     cacheLister
 	leases    cacheLister
 	poolStore cacheLister
+	nodeVMs   cacheLister
 	nsLabels  func(string) labels.Set
+	lapses    *lapses
 
-	mu       sync.Mutex
-	lastErr  map[string]error // class-less Services' last allocation result
-	nodeUUID map[string]bool  // BIOS UUIDs of Nodes (from providerIDs)
-	nodeIPs  map[string]bool  // Node addresses
-	problems map[string]loadbalancer.PoolProblem
-	pools    []loadbalancer.Pool
+	mu        sync.Mutex
+	lastErr   map[string]error      // class-less Services' last allocation result
+	nodeUUID  map[string]string     // BIOS UUID (from providerIDs) -> Node
+	nodeIPs   map[netip.Addr]string // Node address -> Node
+	problems  map[string]loadbalancer.PoolProblem
+	pools     []loadbalancer.Pool
+	vipRanges []loadbalancer.Range // every VIPPool's addresses, valid or not
+	overlaps  map[string]string    // pool -> Node addresses it holds, as last reported
 }
 
 type cacheLister interface {
@@ -78,8 +81,9 @@ var _ cloudprovider.LoadBalancer = (*Provider)(nil)
 // NewProvider returns a Provider; Start connects it. namespace holds the election Leases;
 // classless serves Services without a loadBalancerClass.
 func NewProvider(inv Inventory, namespace string, classless bool) *Provider {
-	p := &Provider{inv: inv, namespace: namespace, classless: classless, ready: make(chan struct{}), lastErr: map[string]error{}}
-	p.alloc = loadbalancer.NewAllocator(nil, p.vmUses)
+	RegisterMetrics()
+	p := &Provider{inv: inv, namespace: namespace, classless: classless, ready: make(chan struct{}), lastErr: map[string]error{}, lapses: newLapses(), overlaps: map[string]string{}}
+	p.alloc = loadbalancer.NewAllocator(nil, p.uses)
 	return p
 }
 
@@ -125,7 +129,8 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config, shared informers
 	lf := informers.NewSharedInformerFactoryWithOptions(kube, 10*time.Minute, informers.WithNamespace(p.namespace))
 	leaseInf := lf.Coordination().V1().Leases().Informer()
 	poolInf := newPoolInformer(crc)
-	p.services, p.nodes, p.leases, p.poolStore = svcInf.GetStore(), nodeInf.GetStore(), leaseInf.GetStore(), poolInf.GetStore()
+	nvmInf := newNodeVMInformer(crc)
+	p.services, p.nodes, p.leases, p.poolStore, p.nodeVMs = svcInf.GetStore(), nodeInf.GetStore(), leaseInf.GetStore(), poolInf.GetStore(), nvmInf.GetStore()
 	p.nsLabels = func(ns string) labels.Set {
 		obj, ok, _ := nsInf.GetStore().GetByKey(ns)
 		if !ok {
@@ -139,14 +144,30 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config, shared informers
 		}
 	}
 	_, _ = svcInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: enqueueSvc, UpdateFunc: func(_, n any) { enqueueSvc(n) }, DeleteFunc: enqueueSvc})
-	_, _ = nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.nodeChanged, UpdateFunc: func(_, n any) { p.nodeChanged(n) }, DeleteFunc: p.nodeChanged})
-	_, _ = leaseInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.leaseChanged, UpdateFunc: func(_, n any) { p.leaseChanged(n) }, DeleteFunc: p.leaseChanged})
+	_, _ = nodeInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: p.nodeChanged, DeleteFunc: p.nodeChanged,
+		UpdateFunc: func(o, n any) {
+			if nodeChangeMatters(o, n) {
+				p.nodeChanged(n)
+			}
+		},
+	})
+	_, _ = leaseInf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: p.leaseAdded, UpdateFunc: p.leaseUpdated, DeleteFunc: p.leaseDeleted})
+	_, _ = nvmInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: p.nodeVMMoved,
+		UpdateFunc: func(o, n any) {
+			if nodeVMHostChanged(o, n) {
+				p.nodeVMMoved(n)
+			}
+		},
+	})
 	lf.Start(ctx.Done())
 	go poolInf.RunWithContext(ctx)
+	go nvmInf.RunWithContext(ctx)
 	go func() {
 		log := klog.FromContext(ctx).WithName("vip")
 		ctx := klog.NewContext(ctx, log)
-		if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, nodeInf.HasSynced, nsInf.HasSynced, leaseInf.HasSynced, poolInf.HasSynced) {
+		if !cache.WaitForCacheSync(ctx.Done(), svcInf.HasSynced, nodeInf.HasSynced, nsInf.HasSynced, leaseInf.HasSynced, poolInf.HasSynced, nvmInf.HasSynced) {
 			return
 		}
 		p.rebuildNodes()
@@ -161,6 +182,9 @@ func (p *Provider) start(ctx context.Context, cfg *rest.Config, shared informers
 		_, _ = nsInf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: p.namespaceChanged})
 		log.Info("VIP allocation ready", "pools", len(p.pools))
 		go func() { <-ctx.Done(); p.queue.ShutDown() }()
+		go p.lapses.run(ctx, time.Second, p.leaseLapsed)
+		// Nodes may claim only free VIP Leases: free those whose holder stopped renewing.
+		go NewLeaseReaper(p.kube, p.namespace).Run(ctx)
 		for i := 0; i < 2; i++ {
 			go p.worker(ctx)
 		}
@@ -178,7 +202,7 @@ func (p *Provider) restore(ctx context.Context) {
 		}
 		req, err := loadbalancer.RequestFor(svc)
 		if err != nil {
-			req = loadbalancer.Request{Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace}
+			req = loadbalancer.Request{Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace, TrafficPolicy: string(svc.Spec.ExternalTrafficPolicy)}
 		}
 		p.alloc.Restore(req, loadbalancer.IngressIPs(svc))
 		n++
@@ -197,39 +221,4 @@ func (p *Provider) waitReady(ctx context.Context) error {
 	}
 }
 
-// vmUses names a VM other than a cluster node's own address that reports ip: node VMs
-// report the VIPs they announce, which are not conflicts.
-func (p *Provider) vmUses(ip netip.Addr) string {
-	if p.inv == nil {
-		return ""
-	}
-	p.mu.Lock()
-	nodeIP := p.nodeIPs[ip.String()]
-	uuids := p.nodeUUID
-	p.mu.Unlock()
-	for _, vm := range p.inv.VMsReporting(ip.String()) {
-		if uuids[vm.UUID] && !nodeIP {
-			continue // a node announcing a VIP
-		}
-		return vm.Name
-	}
-	return ""
-}
-
 func (p *Provider) nodeChanged(any) { p.rebuildNodes() }
-
-func (p *Provider) rebuildNodes() {
-	uuids, ips := map[string]bool{}, map[string]bool{}
-	for _, obj := range p.nodes.List() {
-		n := obj.(*v1.Node)
-		if u, ok := strings.CutPrefix(n.Spec.ProviderID, "vsphere://"); ok {
-			uuids[strings.ToLower(u)] = true
-		}
-		for _, a := range n.Status.Addresses {
-			ips[a.Address] = true
-		}
-	}
-	p.mu.Lock()
-	p.nodeUUID, p.nodeIPs = uuids, ips
-	p.mu.Unlock()
-}

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
@@ -38,7 +37,7 @@ func (p *Provider) refreshPools() {
 	pools, problems := loadbalancer.BuildPools(items, p.nsLabels)
 	p.mu.Lock()
 	changed := !samePools(p.pools, pools) || !reflect.DeepEqual(p.problems, problems)
-	p.pools, p.problems = pools, problems
+	p.pools, p.problems, p.vipRanges = pools, problems, loadbalancer.AllRanges(items)
 	p.mu.Unlock()
 	p.alloc.SetPools(pools)
 	if changed && p.queue != nil {
@@ -67,31 +66,9 @@ func (p *Provider) namespaceChanged(old, cur any) {
 
 func samePools(a, b []loadbalancer.Pool) bool {
 	return slices.EqualFunc(a, b, func(x, y loadbalancer.Pool) bool {
-		return x.Name == y.Name && x.Network == y.Network && x.AutoAssign == y.AutoAssign && slices.Equal(x.Ranges, y.Ranges)
+		return x.Name == y.Name && x.Network == y.Network && x.AutoAssign == y.AutoAssign && slices.Equal(x.Ranges, y.Ranges) &&
+			x.ShareAcrossNamespaces == y.ShareAcrossNamespaces
 	})
-}
-
-// leaseChanged queues the Services that hold the Lease's address.
-func (p *Provider) leaseChanged(obj any) {
-	l, ok := obj.(*coordinationv1.Lease)
-	if !ok {
-		if t, ok := obj.(interface{ GetObj() any }); ok {
-			l, _ = t.GetObj().(*coordinationv1.Lease)
-		}
-	}
-	if l == nil || l.Labels[loadbalancer.LeaseLabel] == "" {
-		return
-	}
-	ip, err := loadbalancer.ParseLeaseLabel(l.Labels[loadbalancer.LeaseLabel])
-	if err != nil {
-		return
-	}
-	for _, obj := range p.services.List() {
-		svc := obj.(*v1.Service)
-		if slices.Contains(loadbalancer.IngressIPs(svc), ip) {
-			p.queue.Add(svc.Namespace + "/" + svc.Name)
-		}
-	}
 }
 
 func (p *Provider) worker(ctx context.Context) {
@@ -101,11 +78,18 @@ func (p *Provider) worker(ctx context.Context) {
 			return
 		}
 		var err error
+		kind := "service"
 		if key == poolsKey {
+			kind = "pools"
 			err = p.syncPools(ctx)
 		} else {
 			err = p.syncService(ctx, key)
 		}
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		syncsTotal.WithLabelValues(kind, result).Inc()
 		if err != nil {
 			klog.FromContext(ctx).V(2).Info("VIP sync failed; retrying", "key", key, "err", err)
 			p.queue.AddRateLimited(key)
@@ -230,16 +214,14 @@ func (p *Provider) announced(ctx context.Context, svc *v1.Service) (metav1.Condi
 		}
 		klog.FromContext(ctx).V(4).Info("VIP announcer", "vip", ip, "leaseFound", ok, "holder", holder)
 		if holder == "" {
+			// The Lease's watch events (a holder taking it) queue the Service again.
 			all = false
 			parts = append(parts, ip.String()+" is not announced by any node")
-			// Re-check when the lease may have expired or been taken.
-			p.queue.AddAfter(svc.Namespace+"/"+svc.Name, 2*time.Second)
 			continue
 		}
 		host := "unknown ESXi host"
-		var nvm v1alpha1.NodeVM
-		if err := p.crc.Get(ctx, client.ObjectKey{Name: holder}, &nvm); err == nil && nvm.Status.Host.Name != "" {
-			host = "ESXi host " + nvm.Status.Host.Name
+		if obj, ok, _ := p.nodeVMs.GetByKey(holder); ok && obj.(*v1alpha1.NodeVM).Status.Host.Name != "" {
+			host = "ESXi host " + obj.(*v1alpha1.NodeVM).Status.Host.Name
 		}
 		parts = append(parts, fmt.Sprintf("%s announced by node %s on %s", ip, holder, host))
 	}
@@ -285,12 +267,13 @@ func (p *Provider) syncPools(ctx context.Context) error {
 		if pr, bad := problems[o.Name]; bad {
 			cond = metav1.Condition{Type: v1alpha1.ConditionPoolValid, Status: metav1.ConditionFalse, Reason: pr.Reason, Message: pr.Message, ObservedGeneration: o.Generation}
 		}
+		meta.SetStatusCondition(&st.Conditions, cond)
 		for _, pool := range pools {
 			if pool.Name == o.Name {
 				st.Used, st.Free = p.alloc.Usage(pool)
+				meta.SetStatusCondition(&st.Conditions, p.nodeOverlap(o, pool))
 			}
 		}
-		meta.SetStatusCondition(&st.Conditions, cond)
 		if equality.Semantic.DeepEqual(st, &o.Status) {
 			continue
 		}
