@@ -119,8 +119,11 @@ func (v *Visibility) SetInaccessible(name string, on bool) error {
 			changes = append(changes, types.PropertyChange{Name: p, Op: types.PropertyChangeOpIndirectRemove})
 		}
 		ctx.WithLock(vm, func() {
-			ctx.Map.Update(ctx, vm, changes) // publishes per path; fills an empty config in ...
-			vm.Config = nil                  // ... that vCenter leaves unset
+			// Applying the removals would zero the kept configuration in place: apply them
+			// to a throw-away one (publishing them per path), then leave config unset.
+			vm.Config = nil
+			ctx.Map.Update(ctx, vm, changes)
+			vm.Config = nil
 		})
 		return nil
 	}
