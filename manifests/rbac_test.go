@@ -79,3 +79,34 @@ func TestKustomizationListsEveryManifest(t *testing.T) {
 		t.Errorf("kustomization.yaml names %s, which does not exist", f)
 	}
 }
+
+// TestNodeAgentRightsAreNarrow: the node agent's token is on every node, so its base RBAC
+// grants no Pod listing or evictions (only the drain/ component does) and Leases only in
+// the VIP Lease namespace, never beside the controllers' leader Leases.
+func TestNodeAgentRightsAreNarrow(t *testing.T) {
+	objs, err := framework.ReadManifests("rbac-vsphere-node.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		rules, _ := o.Object["rules"].([]any)
+		for _, r := range rules {
+			rule, _ := r.(map[string]any)
+			resources, _ := rule["resources"].([]any)
+			for _, res := range resources {
+				switch res {
+				case "pods", "pods/eviction":
+					t.Errorf("%s %s grants %s without the drain component", o.GetKind(), o.GetName(), res)
+				case "leases":
+					if o.GetKind() != "Role" || o.GetNamespace() != "vsphere-cloud-vips" {
+						t.Errorf("%s %s grants leases outside vsphere-cloud-vips", o.GetKind(), o.GetName())
+					}
+				}
+			}
+		}
+	}
+	drain, err := framework.ReadManifests("drain/rbac-vsphere-node-drain.yaml")
+	if err != nil || len(drain) == 0 {
+		t.Fatalf("drain component: %v", err)
+	}
+}

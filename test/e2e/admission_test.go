@@ -8,7 +8,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,7 +33,6 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 		}
 	}
 	agentA := clientFor(t, mustKubeconfig(t, cp, "node-a"))
-	_ = mustKubeconfig(t, cp, "node-b") // node B's agent Pod, for the eviction below
 	unbound := clientFor(t, cp.NodeKubeconfig)
 	vips := "vsphere-cloud-vips"
 	// The policy takes effect asynchronously after it is created: wait until it refuses.
@@ -47,8 +45,7 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 			return patchLabels(ctx, agentA, "node-a", map[string]any{"node.vsphere-cloud.io/host": "h1"})
 		},
 		"own Node, our taint": func() error {
-			return patch(ctx, agentA, "node-a", "", map[string]any{"spec": map[string]any{"taints": []any{
-				map[string]any{"key": "node.vsphere-cloud.io/host-maintenance", "effect": "NoSchedule"}}}})
+			return patch(ctx, agentA, "node-a", "", map[string]any{"spec": map[string]any{"taints": withTaint(t, admin, "node-a", "node.vsphere-cloud.io/host-maintenance")}})
 		},
 		"own Node, our condition": func() error {
 			return patch(ctx, agentA, "node-a", "status", map[string]any{"status": map[string]any{"conditions": []any{
@@ -95,8 +92,10 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 			return patch(ctx, agentA, "node-a", "", map[string]any{"metadata": map[string]any{"annotations": map[string]any{"x": "y"}}})
 		},
 		"own Node, another taint": func() error {
-			return patch(ctx, agentA, "node-a", "", map[string]any{"spec": map[string]any{"taints": []any{
-				map[string]any{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}}}})
+			return patch(ctx, agentA, "node-a", "", map[string]any{"spec": map[string]any{"taints": withTaint(t, admin, "node-a", "node.kubernetes.io/unschedulable")}})
+		},
+		"own Node, removing someone else's taint": func() error {
+			return patch(ctx, agentA, "node-a", "", map[string]any{"spec": map[string]any{"taints": []any{}}})
 		},
 		"own Node, unschedulable": func() error {
 			return patch(ctx, agentA, "node-a", "", map[string]any{"spec": map[string]any{"unschedulable": true}})
@@ -124,9 +123,6 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 			_, err := agentA.CoordinationV1().Leases(framework.Namespace).Create(ctx, lease("external-attacher-leader-disk-vsphere-cloud-io", "node-a"), metav1.CreateOptions{})
 			return err
 		},
-		"evicting a Pod (drain is off)": func() error {
-			return agentA.CoreV1().Pods(framework.Namespace).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "vsphere-node-node-b", Namespace: framework.Namespace}})
-		},
 		"unbound token, own-looking label": func() error {
 			return patchLabels(ctx, unbound, "node-a", map[string]any{"node.vsphere-cloud.io/host": "h2"})
 		},
@@ -148,6 +144,23 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 	if l, _ := admin.CoordinationV1().Leases(framework.Namespace).Get(ctx, "cloud-controller-manager", metav1.GetOptions{}); ptr.Deref(l.Spec.HolderIdentity, "") != "cloud-controller-0" {
 		t.Errorf("controller Lease holder = %q", ptr.Deref(l.Spec.HolderIdentity, ""))
 	}
+}
+
+// withTaint is the Node's taints (the API server adds node.kubernetes.io/not-ready at
+// creation) plus key, as a patch value that replaces the list.
+func withTaint(t *testing.T, c kubernetes.Interface, node, key string) []any {
+	t.Helper()
+	n, err := c.CoreV1().Nodes().Get(context.Background(), node, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []any{map[string]any{"key": key, "effect": "NoSchedule"}}
+	for _, tt := range n.Spec.Taints {
+		if tt.Key != key {
+			out = append(out, map[string]any{"key": tt.Key, "value": tt.Value, "effect": string(tt.Effect)})
+		}
+	}
+	return out
 }
 
 func lease(name, holder string) *coordinationv1.Lease {
