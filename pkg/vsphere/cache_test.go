@@ -66,7 +66,7 @@ func TestFindNodeVMFollowsChanges(t *testing.T) {
 		t.Errorf("by swapped UUID: %+v %v", got, err)
 	}
 	// Never seen in the inventory: not a match, and not proof of absence either.
-	if _, err := e.mgr.FindNodeVM(ctx, NodeQuery{ProviderUUID: swapped}); !errors.Is(err, ErrUnavailable) {
+	if _, err := e.mgr.FindNodeVM(ctx, NodeQuery{ProviderUUID: swapped}); !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNoMatch) || errors.Is(err, ErrNotFound) {
 		t.Errorf("providerID in the wrong byte order must not match, got %v", err)
 	}
 	if got, err := e.mgr.FindNodeVM(ctx, NodeQuery{Name: "dc0_h0_vm0"}); err != nil || got.UUID != uuid {

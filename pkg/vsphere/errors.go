@@ -23,6 +23,11 @@ var (
 	ErrUnauthorized = errors.New("vCenter credentials rejected or missing")
 	// ErrPermission: the account lacks a privilege for the operation.
 	ErrPermission = errors.New("permission denied by vCenter")
+	// ErrNoMatch: no VM in the synced, fresh inventory matches, but nothing proves that
+	// none exists (a VM may be hidden from the account, inaccessible, or outside the
+	// watched datacenters). It is reported together with ErrUnavailable: enough to refuse
+	// an attach, never a reason to delete a Node or call a disk detached.
+	ErrNoMatch = errors.New("no matching VM in the inventory")
 	// ErrAmbiguous: more than one object matches, so no single answer is safe.
 	ErrAmbiguous = errors.New("ambiguous")
 	// ErrCertificate: the vCenter certificate is not trusted by the configuration.

@@ -183,7 +183,7 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 	}
 	if q.ProviderUUID != "" {
 		if err := m.proveGone(ctx, keys[0].value, q.Known); err != nil {
-			return VM{}, fmt.Errorf("no VM in the inventory has node %q's UUID %s, and its absence is not proven: %w", q.Name, keys[0].value, err)
+			return VM{}, fmt.Errorf("%w: node %q's UUID %s, and its absence is not proven: %w", ErrNoMatch, q.Name, keys[0].value, err)
 		}
 		klog.FromContext(ctx).V(2).Info("Node's VM is proven gone", "node", q.Name, "vmUUID", keys[0].value)
 		return VM{}, fmt.Errorf("%w: the VM with node %q's UUID %s is gone (vCenter: ManagedObjectNotFound)", ErrNotFound, q.Name, keys[0].value)

@@ -35,6 +35,10 @@ func (c *Controller) ControllerPublishVolume(ctx context.Context, req *csi.Contr
 		return nil, grpcError(err)
 	}
 	vm, err := c.backend.FindNodeVM(ctx, vsphere.NodeQuery{ProviderUUID: req.GetNodeId()})
+	if errors.Is(err, vsphere.ErrNoMatch) {
+		// Refusing an attach needs no proof that the VM is gone.
+		return nil, status.Errorf(codes.NotFound, "node %s: %v", req.GetNodeId(), err)
+	}
 	if err != nil {
 		return nil, grpcError(err)
 	}
