@@ -71,8 +71,8 @@ func (o *Options) Validate() error {
 	if !o.PlacementAgent && !o.VIPAnnounce {
 		return fmt.Errorf("--placement-agent=false: without --vip-announce there is nothing left to do (the CSI Node service is vsphere-csi-node)")
 	}
-	if o.VIPAnnounce && (o.VIPLeaseDuration < time.Second || o.VIPLeaseDuration%time.Second != 0) {
-		return fmt.Errorf("--vip-lease-duration: %s must be whole seconds, at least 1s", o.VIPLeaseDuration)
+	if o.VIPAnnounce && (o.VIPLeaseDuration < time.Second || o.VIPLeaseDuration > time.Minute || o.VIPLeaseDuration%time.Second != 0) {
+		return fmt.Errorf("--vip-lease-duration: %s must be whole seconds from 1s to 60s (the admission policy refuses longer VIP Leases)", o.VIPLeaseDuration)
 	}
 	if o.DrainOnHostMaintenance && !o.PlacementAgent {
 		return fmt.Errorf("--drain-on-host-maintenance: needs --placement-agent")

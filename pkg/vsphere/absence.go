@@ -36,9 +36,18 @@ type departures struct {
 	byUUID map[string]map[string]*departure
 	// recheck is how long an answer other than "gone" stands before vCenter is asked again.
 	recheck time.Duration
+	// adds counts add calls, to prune now and then.
+	adds int
 }
 
+// departureTTL is how long a departure is remembered: long enough for the node lifecycle
+// controller (seconds) and for detaches to be retried, short enough that a datacenter
+// where thousands of VMs come and go does not grow the map without bound.
+const departureTTL = 24 * time.Hour
+
 type departure struct {
+	// added is when the VM was seen leaving (or first asked about).
+	added time.Time
 	// gone is true once vCenter answered ManagedObjectNotFound; it never changes back.
 	gone bool
 	// asking is true while a check runs; checked is when the last one ended.
@@ -65,15 +74,26 @@ func (d *departures) add(uuid, ref string) {
 		d.byUUID[uuid] = m
 	}
 	if m[ref] == nil {
-		m[ref] = &departure{}
+		m[ref] = &departure{added: time.Now()}
+	}
+	d.adds++
+	if d.adds%1024 == 0 {
+		d.pruneLocked(time.Now())
 	}
 }
 
-// has tells whether any VM with uuid is recorded.
-func (d *departures) has(uuid string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.byUUID[uuid]) > 0
+// pruneLocked forgets departures older than departureTTL that no check is running for.
+func (d *departures) pruneLocked(now time.Time) {
+	for uuid, m := range d.byUUID {
+		for ref, dep := range m {
+			if !dep.asking && now.Sub(dep.added) > departureTTL {
+				delete(m, ref)
+			}
+		}
+		if len(m) == 0 {
+			delete(d.byUUID, uuid)
+		}
+	}
 }
 
 // seen forgets a departure: the VM is back in the inventory.
@@ -100,7 +120,7 @@ func (d *departures) verdict(ctx context.Context, uuid string, known []string, c
 			d.byUUID[uuid] = m
 		}
 		if m[ref] == nil {
-			m[ref] = &departure{}
+			m[ref] = &departure{added: time.Now()}
 		}
 	}
 	if len(m) == 0 {

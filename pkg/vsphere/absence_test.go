@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vsphere-cloud/provider/hack/vcsim/strict"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -189,5 +190,57 @@ func TestMissingDatacenterIsNotProofOfAbsence(t *testing.T) {
 	q := NodeQuery{ProviderUUID: "4206a3bb-0000-0000-0000-000000000001", Name: "n1"}
 	if err := neverNotFound(t, m, q, 300*time.Millisecond); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("with a configured datacenter missing = %v, want ErrUnavailable", err)
+	}
+}
+
+// TestDestroyedCloneDoesNotProveTheNodesVMGone: a clone with the node VM's BIOS UUID is
+// destroyed (its departure is proven) while the node's own VM, which the cluster remembers,
+// is hidden: the remembered VM must still be asked about, and it answers NoPermission.
+func TestDestroyedCloneDoesNotProveTheNodesVMGone(t *testing.T) {
+	e, vis := startVisibilitySim(t)
+	ctx := context.Background()
+	c := simClient(t, e)
+	node := simVM(t, c, "/DC0/vm/DC0_H0_VM0")
+	uuid := node.UUID(ctx)
+	clone := simVM(t, c, "/DC0/vm/DC0_H0_VM1")
+	sctx := e.model.Service.Context
+	cloneObj := sctx.Map.Get(clone.Reference())
+	sctx.WithLock(cloneObj, func() {
+		sctx.Map.Update(sctx, cloneObj, []types.PropertyChange{{Name: "config.uuid", Val: uuid}})
+	})
+	if err := vis.Hide("DC0_H0_VM0"); err != nil {
+		t.Fatal(err)
+	}
+	m := e.restart(t) // never saw the node's VM
+	m.SetMemory(func(context.Context, string) []VMRef {
+		return []VMRef{{VCenter: "sim", Ref: node.Reference().Value, UUID: uuid}}
+	})
+	if task, err := clone.PowerOff(ctx); err == nil {
+		_ = task.Wait(ctx)
+	}
+	task, err := clone.Destroy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := NodeQuery{ProviderUUID: uuid, Name: "DC0_H0_VM0"}
+	if err := neverNotFound(t, m, q, 3*time.Second); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("= %v, want ErrUnavailable", err)
+	}
+}
+
+func TestDeparturesArePruned(t *testing.T) {
+	d := newDepartures()
+	d.add("u1", "vm-1")
+	d.byUUID["u1"]["vm-1"].added = time.Now().Add(-departureTTL - time.Minute)
+	d.add("u2", "vm-2")
+	d.pruneLocked(time.Now())
+	if _, ok := d.byUUID["u1"]; ok {
+		t.Error("an old departure was kept")
+	}
+	if _, ok := d.byUUID["u2"]; !ok {
+		t.Error("a recent departure was dropped")
 	}
 }

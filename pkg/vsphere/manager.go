@@ -192,23 +192,15 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 	return VM{}, fmt.Errorf("%w: no VM in any vCenter matches node %q", ErrNotFound, q.Name)
 }
 
-// departed tells whether any vCenter's cache recorded a VM with uuid leaving.
-func (m *Manager) departed(uuid string) bool {
-	for _, c := range m.caches {
-		if c.gone.has(uuid) {
-			return true
-		}
-	}
-	return false
-}
-
 // proveGone returns nil only when vCenter proves that the VM with uuid is gone: no
 // vCenter holds a VM whose configuration it cannot read (which could be it), and every VM
 // known to have had the UUID (seen leaving the inventory, or named by known) is answered
 // ManagedObjectNotFound by its vCenter.
 func (m *Manager) proveGone(ctx context.Context, uuid string, known []VMRef) error {
-	if m.memory != nil && len(known) == 0 && !m.departed(uuid) {
-		known = m.memory(ctx, uuid)
+	if m.memory != nil {
+		// Always: a departure of another VM that had the UUID (a destroyed clone) must not
+		// stand in for the Node's own VM, which the cluster remembers.
+		known = append(known, m.memory(ctx, uuid)...)
 	}
 	recorded := false
 	for _, c := range m.caches {

@@ -113,6 +113,18 @@ func TestNodeTokenHurtsOnlyItsNode(t *testing.T) {
 			return err
 		},
 		"taking node B's VIP Lease": func() error { return take(agentA, vips, "vip-10-0-0-2", "node-a") },
+		"a VIP Lease that never lapses": func() error {
+			l := lease("vip-10-0-0-5", "node-a")
+			l.Spec.LeaseDurationSeconds = ptr.To[int32](1 << 30)
+			_, err := agentA.CoordinationV1().Leases(vips).Create(ctx, l, metav1.CreateOptions{})
+			return err
+		},
+		"a VIP Lease without its label (the reaper would not see it)": func() error {
+			l := lease("vip-10-0-0-6", "node-a")
+			l.Labels = nil
+			_, err := agentA.CoordinationV1().Leases(vips).Create(ctx, l, metav1.CreateOptions{})
+			return err
+		},
 		"deleting node B's VIP Lease": func() error {
 			return agentA.CoordinationV1().Leases(vips).Delete(ctx, "vip-10-0-0-2", metav1.DeleteOptions{})
 		},
@@ -164,7 +176,8 @@ func withTaint(t *testing.T, c kubernetes.Interface, node, key string) []any {
 }
 
 func lease(name, holder string) *coordinationv1.Lease {
-	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr.To[int32](2)}}
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"vsphere-cloud.io/vip": "x"}},
+		Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr.To[int32](2)}}
 	if holder != "" {
 		l.Spec.HolderIdentity = ptr.To(holder)
 	}
