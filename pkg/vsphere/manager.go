@@ -136,7 +136,7 @@ func (m *Manager) FindNodeVM(ctx context.Context, q NodeQuery) (VM, error) {
 		if err != nil {
 			// Ours in form but no UUID (vsphere://vm-42): nothing can be looked up, so
 			// nothing is proven; never ErrNotFound.
-			return VM{}, fmt.Errorf("providerID of node %q: %w; the node is kept and never matched", q.Name, err)
+			return VM{}, fmt.Errorf("%w: providerID of node %q: %w; the node is kept and never matched", ErrNoMatch, q.Name, err)
 		}
 		keys = append(keys, lookupKey{kind: keyUUID, value: u})
 	default:

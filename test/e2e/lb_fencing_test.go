@@ -19,7 +19,7 @@ import (
 // notifications. When its traffic comes back, the old leader must not take the VIP back,
 // and the VIP ends on exactly one other node.
 func TestVIPFencingWhenTheLeaderLosesTheAPIServer(t *testing.T) {
-	w := startLBWorld(t)
+	w := startLBWorldWith(t, "lb-fencing", "--v=3")
 	successorOf := func(ns string) string { return "lb-node-" + strings.TrimPrefix(ns, "vipn-") }
 	w.pool(t, "lan", "10.77.0.200-10.77.0.205")
 	w.service(t, "web")
