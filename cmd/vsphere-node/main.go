@@ -95,9 +95,23 @@ func run(args []string) error {
 		}
 	}
 	if opts.VIPAnnounce {
+		var dp announce.Dataplane = announce.Kernel{}
+		if opts.VIPStateFile != "" {
+			// Before the manager reads anything: addresses a killed agent left are gone
+			// even if the API server cannot be reached now.
+			j := announce.NewJournal(dp, opts.VIPStateFile)
+			n, err := j.Recover()
+			if err != nil {
+				return fmt.Errorf("--vip-state-file: removing the VIPs a previous run left: %w", err)
+			}
+			if n > 0 {
+				ctrl.Log.WithName("vip").Info("Removed VIPs a previous run left", "count", n, "stateFile", opts.VIPStateFile)
+			}
+			dp = j
+		}
 		a := announce.New(announce.Config{
 			NodeName: opts.NodeName, Namespace: opts.VIPLeaseNamespace, Client: mgr.GetClient(),
-			Dataplane: announce.Kernel{}, Interface: opts.VIPInterface, LeaseDuration: opts.VIPLeaseDuration,
+			Dataplane: dp, Interface: opts.VIPInterface, LeaseDuration: opts.VIPLeaseDuration,
 		})
 		if err := mgr.Add(manager.RunnableFunc(a.Run)); err != nil {
 			return err

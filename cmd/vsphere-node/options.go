@@ -40,6 +40,9 @@ type Options struct {
 	VIPLeaseNamespace string
 	// VIPLeaseDuration is how long a silent leader keeps a VIP.
 	VIPLeaseDuration time.Duration
+	// VIPStateFile records the VIPs this agent put on interfaces (on a tmpfs of the host),
+	// so that the next start removes what a killed agent left; empty turns it off.
+	VIPStateFile string
 }
 
 // AddFlags registers the options' flags.
@@ -57,6 +60,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.VIPAnnounce, "vip-announce", false, "elect (one Lease per VIP) and announce LoadBalancer VIPs from this node; needs host networking, CAP_NET_ADMIN and CAP_NET_RAW")
 	fs.StringVar(&o.VIPInterface, "vip-interface", "", "interface for every VIP; empty: the one whose MAC is the VM's NIC on the VIPPool's network")
 	fs.StringVar(&o.VIPLeaseNamespace, "vip-lease-namespace", "vsphere-cloud-vips", "namespace of the VIP Leases (cloud-controller's loadBalancer.leaseNamespace)")
+	fs.StringVar(&o.VIPStateFile, "vip-state-file", "/run/vsphere-cloud/vips", "file on the host (tmpfs) recording the VIPs this agent added, removed at the next start before anything is read from the API server; empty turns it off")
 	fs.DurationVar(&o.VIPLeaseDuration, "vip-lease-duration", 2*time.Second, "how long a silent leader keeps a VIP: the failover time after a node dies")
 }
 

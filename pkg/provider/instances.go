@@ -94,7 +94,9 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloud
 		// Node's address.
 		isVIP, err := i.cloud.lb.VIPFilter(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: addresses: %w", node.Name, err)
+			// Node initialization must not depend on VIP allocation; the addresses are
+			// filtered again at the next update once it runs.
+			klog.FromContext(ctx).Error(err, "Node addresses not filtered for VIPs", "node", klog.KObj(node))
 		}
 		nics := slices.Clone(vm.NICs)
 		for k := range nics {

@@ -107,7 +107,7 @@ func (l *vipLAN) startAgent(t *testing.T, node string) {
 		t.Fatal(err)
 	}
 	p, err := framework.Start(l.dir, "vip-agent-"+node, "ip", "netns", "exec", nsOf(node), filepath.Join(framework.BinDir(), "vsphere-node"),
-		"--node-name="+node, "--kubeconfig="+kc, "--placement-agent=false", "--vip-announce",
+		"--node-name="+node, "--kubeconfig="+kc, "--vip-state-file="+filepath.Join(l.dir, "vip-state-"+node), "--placement-agent=false", "--vip-announce",
 		"--dmi-root=/nonexistent", "--metrics-bind-address=0", "--health-probe-bind-address=0", "--v=2")
 	if err != nil {
 		t.Fatal(err)
