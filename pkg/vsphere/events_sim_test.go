@@ -1,13 +1,8 @@
 package vsphere
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,62 +13,19 @@ import (
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vsphere-cloud/provider/hack/vcsim/strict"
 )
 
 // This file makes the in-process simulator behave like vCenter where the tests of the
 // event watch need it (hack/vcsim does the same for end-to-end tests): a vCenter clock
 // ahead or behind ours, and the real enter-maintenance sequence with a task.
 
-// xsdDateTime matches an element whose content is an xsd:dateTime.
-var xsdDateTime = regexp.MustCompile(`>(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))<`)
-
-func shiftTimes(b []byte, d time.Duration) []byte {
-	if d == 0 {
-		return b
-	}
-	return xsdDateTime.ReplaceAllFunc(b, func(m []byte) []byte {
-		t, err := time.Parse(time.RFC3339Nano, string(m[1:len(m)-1]))
-		if err != nil {
-			return m
-		}
-		return []byte(">" + t.Add(d).UTC().Format(time.RFC3339Nano) + "<")
-	})
-}
-
 // skewClock puts the simulator's clock offset ahead of ours (behind when negative) for
-// every SOAP client: each dateTime in a response (createdTime, CurrentTime, task times)
-// is shifted by offset and each in a request (a filter's beginTime) shifted back.
+// every SOAP client (strict.Clock).
 func skewClock(e *simEnv, offset time.Duration) {
-	svc := e.model.Service
-	e.model.Service.Handle("POST "+vim25.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = shiftTimes(body, -offset)
-		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-		rec := &bufferedResponse{header: http.Header{}, code: http.StatusOK}
-		svc.ServeSDK(rec, r)
-		out := shiftTimes(rec.buf.Bytes(), offset)
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-		w.WriteHeader(rec.code)
-		_, _ = w.Write(out)
-	}))
+	strict.InstallClock(e.model).SetOffset(offset)
 }
-
-type bufferedResponse struct {
-	header http.Header
-	code   int
-	buf    bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header         { return b.header }
-func (b *bufferedResponse) WriteHeader(code int)        { b.code = code }
-func (b *bufferedResponse) Write(p []byte) (int, error) { return b.buf.Write(p) }
 
 var taskSeq atomic.Int64
 

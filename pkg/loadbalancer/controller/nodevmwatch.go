@@ -1,37 +1,15 @@
 package controller
 
 import (
-	"context"
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	"net/netip"
 	"slices"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	coordinationv1 "k8s.io/api/coordination/v1"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
-
-// newNodeVMInformer watches NodeVMs through c (JSON: the CRD has no protobuf encoding),
-// so that naming a VIP's announcing ESXi host is a map read, not a GET per sync.
-func newNodeVMInformer(c client.WithWatch) cache.SharedIndexInformer {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			var l v1alpha1.NodeVMList
-			err := c.List(ctx, &l, &client.ListOptions{Raw: &o})
-			return &l, err
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return c.Watch(ctx, &v1alpha1.NodeVMList{}, &client.ListOptions{Raw: &o})
-		},
-	}
-	return cache.NewSharedIndexInformer(lw, &v1alpha1.NodeVM{}, 0, cache.Indexers{})
-}
 
 // nodeVMHostChanged reports whether an update moved the NodeVM to another ESXi host,
 // which the Announced condition names.

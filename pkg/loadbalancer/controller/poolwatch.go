@@ -12,18 +12,30 @@ import (
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
-// newPoolInformer watches VIPPools through c (JSON: the CRD has no protobuf encoding). No
-// resync: every change arrives as an event, and a resync would only rebuild the same pools.
+// newPoolInformer watches VIPPools. No resync: every change arrives as an event, and a
+// resync would only rebuild the same pools.
 func newPoolInformer(c client.WithWatch) cache.SharedIndexInformer {
+	return newCRInformer(c, func() client.ObjectList { return &v1alpha1.VIPPoolList{} }, &v1alpha1.VIPPool{})
+}
+
+// newNodeVMInformer watches NodeVMs, so that naming a VIP's announcing ESXi host is a map
+// read, not a GET per sync.
+func newNodeVMInformer(c client.WithWatch) cache.SharedIndexInformer {
+	return newCRInformer(c, func() client.ObjectList { return &v1alpha1.NodeVMList{} }, &v1alpha1.NodeVM{})
+}
+
+// newCRInformer watches one of our resources through c (JSON: the CRDs have no protobuf
+// encoding), without resync.
+func newCRInformer(c client.WithWatch, newList func() client.ObjectList, obj runtime.Object) cache.SharedIndexInformer {
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			var l v1alpha1.VIPPoolList
-			err := c.List(ctx, &l, &client.ListOptions{Raw: &o})
-			return &l, err
+			l := newList()
+			err := c.List(ctx, l, &client.ListOptions{Raw: &o})
+			return l, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return c.Watch(ctx, &v1alpha1.VIPPoolList{}, &client.ListOptions{Raw: &o})
+			return c.Watch(ctx, newList(), &client.ListOptions{Raw: &o})
 		},
 	}
-	return cache.NewSharedIndexInformer(lw, &v1alpha1.VIPPool{}, 0, cache.Indexers{})
+	return cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{})
 }
