@@ -1,8 +1,13 @@
 package vsphere
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"time"
 )
 
@@ -20,8 +25,11 @@ import (
 //     still unanswered) logins in any loginFailureWindow, so that even a Secret changed
 //     again and again cannot lock the account.
 //
-// Connection errors, timeouts and unreadable Secrets are not rejections: they do not
-// count, and callers retry them at their own pace.
+// A login that was sent but never answered (a timeout, a connection cut after the
+// request) may have been rejected and counted by vCenter: it counts towards the
+// loginFailuresPerWindow, but holds back no credentials. Errors that prove nothing was
+// sent (connection refused, no route, no name) and unreadable Secrets do not count, and
+// callers retry them at their own pace.
 const (
 	loginBackoffFirst      = 3 * time.Minute
 	loginBackoffMax        = 10 * time.Minute
@@ -44,15 +52,18 @@ const (
 	loginOK loginOutcome = iota
 	// loginRejected: vCenter rejected the credentials (InvalidLogin, HTTP 401).
 	loginRejected
-	// loginNotAnswered: the attempt failed for another reason (network, timeout).
+	// loginNotAnswered: the attempt never reached vCenter (connection refused, no route).
 	loginNotAnswered
+	// loginUnanswered: the request may have reached vCenter but no answer came (timeout,
+	// connection cut): vCenter may have counted a failure.
+	loginUnanswered
 )
 
 // loginGate decides whether a login may be attempted. It holds no lock of its own: the
 // Session calls it under its mutex, never across the network call, and makes one
 // attempt at a time, calling done with its outcome before admitting the next.
 type loginGate struct {
-	// rejected are the times of recent rejections, oldest first.
+	// rejected are the times of recent rejections and unanswered logins, oldest first.
 	rejected []time.Time
 	// consecutive counts rejections since the last successful login.
 	consecutive int
@@ -101,6 +112,20 @@ func (e *LoginBackoffError) Error() string {
 // Unwrap makes errors.Is(err, ErrUnauthorized) true.
 func (e *LoginBackoffError) Unwrap() error { return ErrUnauthorized }
 
+// loginOutcomeOf is the outcome of a login that failed with err, other than a rejection:
+// unanswered when the request may have reached vCenter (a timeout, a connection cut
+// after it was sent), not answered otherwise (refused, unreachable, or an answer that
+// is no rejection).
+func loginOutcomeOf(err error) loginOutcome {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.As(err, &ne) && ne.Timeout():
+		return loginUnanswered
+	}
+	return loginNotAnswered
+}
+
 // admit reports whether a login with credentials h may be attempted at now; if not, the
 // error is a *LoginBackoffError.
 func (g *loginGate) admit(vcenter string, h credentialsHash, now time.Time) error {
@@ -126,6 +151,8 @@ func (g *loginGate) done(h credentialsHash, user string, outcome loginOutcome, n
 		g.consecutive++
 		g.failedCreds, g.failedUser, g.failedAt = h, user, now
 		g.retryAt = now.Add(loginBackoff(g.consecutive))
+	case loginUnanswered:
+		g.rejected = append(g.rejected, now)
 	}
 }
 

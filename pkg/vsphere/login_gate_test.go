@@ -1,8 +1,14 @@
 package vsphere
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -59,6 +65,13 @@ func TestLoginGate(t *testing.T) {
 			{at: 4 * time.Second, creds: bad, outcome: loginRejected, admit: true},
 			{at: 5 * time.Second, creds: bad, admit: false},
 		}},
+		{"logins left unanswered count within the window, but hold back no credentials", []step{
+			{at: 0, creds: bad, outcome: loginUnanswered, admit: true},
+			{at: time.Second, creds: bad, outcome: loginUnanswered, admit: true},
+			{at: 2 * time.Second, creds: bad, outcome: loginRejected, admit: true},
+			{at: 3 * time.Second, creds: creds("right"), admit: false, anyCred: true},
+			{at: 3 * time.Minute, creds: creds("right"), outcome: loginOK, admit: true},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var g loginGate
@@ -81,7 +94,7 @@ func TestLoginGate(t *testing.T) {
 					continue
 				}
 				g.done(st.creds, "u", st.outcome, now)
-				if st.outcome == loginRejected {
+				if st.outcome == loginRejected || st.outcome == loginUnanswered {
 					rejections = append(rejections, now)
 				}
 				n := 0
@@ -119,6 +132,24 @@ func TestLoginBackoffErrorShowsNoPassword(t *testing.T) {
 	for _, want := range []string{"2025-01-01T00:03:00Z", "Secret", c.Username} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestLoginOutcomeOf(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want loginOutcome
+	}{
+		{fmt.Errorf("post: %w", context.DeadlineExceeded), loginUnanswered},
+		{&url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.EOF}, loginUnanswered},
+		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, loginUnanswered},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, loginNotAnswered},
+		{&net.DNSError{Err: "no such host", Name: "vc"}, loginNotAnswered},
+		{errors.New("503 Service Unavailable"), loginNotAnswered},
+	} {
+		if got := loginOutcomeOf(tc.err); got != tc.want {
+			t.Errorf("loginOutcomeOf(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }

@@ -217,6 +217,7 @@ func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.Ha
 				"(<server>.username / <server>.password): the same credentials are tried again in %s at the earliest",
 				ErrUnauthorized, s.vc.Name, creds.Username, loginBackoffFirst)
 		}
+		outcome = loginOutcomeOf(err)
 		return nil, nil, nil, fmt.Errorf("vCenter %s login: %w", s.vc.Name, classify(err))
 	}
 	outcome = loginOK
@@ -253,7 +254,7 @@ func (s *Session) REST(ctx context.Context) (*rest.Client, error) {
 			return nil, fmt.Errorf("%w: vCenter %s rejected the REST login of user %q; fix the credentials Secret "+
 				"(<server>.username / <server>.password)", ErrUnauthorized, s.vc.Name, creds.Username)
 		}
-		done(loginNotAnswered)
+		done(loginOutcomeOf(err))
 		return nil, fmt.Errorf("vCenter %s REST login: %w", s.vc.Name, classify(err))
 	}
 	done(loginOK)
