@@ -113,10 +113,14 @@ func (s *Session) login(ctx context.Context, gen uint64) error {
 	}
 	ch := make(chan struct{})
 	s.inflight = ch
-	sc, ka := s.soap, s.ka
 	s.mu.Unlock()
 
-	client, sc, ka, err := s.doLogin(ctx, sc, ka)
+	// Every login starts on a new connection with no session cookie. vCenter refuses a
+	// Login on a session that is still logged in with InvalidLogin (and posts an
+	// AlreadyAuthenticatedSessionEvent), which would read as a rejected password and hold
+	// the right credentials back; a NotAuthenticated does not prove that the session
+	// is gone on the server.
+	client, sc, ka, err := s.doLogin(ctx)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,6 +128,11 @@ func (s *Session) login(ctx context.Context, gen uint64) error {
 	s.lastErr = err
 	loginsTotal.WithLabelValues(s.vc.Name, loginResult(err)).Inc()
 	if err == nil {
+		if s.ka != nil {
+			// The old session is abandoned: no more keep-alives, so vCenter expires it
+			// if it still lives. Stop waits for a keep-alive in flight.
+			go s.ka.Stop()
+		}
 		s.client, s.soap, s.ka = client, sc, ka
 		s.gen++
 		s.logins++
@@ -177,7 +186,7 @@ func loginResult(err error) string {
 	}
 }
 
-func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.HandlerSOAP) (*vim25.Client, *soap.Client, *keepalive.HandlerSOAP, error) {
+func (s *Session) doLogin(ctx context.Context) (*vim25.Client, *soap.Client, *keepalive.HandlerSOAP, error) {
 	ctx, cancel := s.withDeadline(ctx)
 	defer cancel()
 	log := klog.FromContext(ctx).WithValues("vcenter", s.vc.Name)
@@ -191,20 +200,18 @@ func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.Ha
 	}
 	outcome := loginNotAnswered
 	defer func() { done(outcome) }()
-	if sc == nil {
-		// A thumbprint replaces chain verification with an exact fingerprint match, done
-		// here so that a mismatch is a typed ErrCertificate, not a string.
-		sc = soap.NewClient(s.URL(), s.vc.Insecure || s.vc.Thumbprint != "")
-		if s.vc.Thumbprint != "" {
-			sc.DefaultTransport().TLSClientConfig.VerifyConnection = verifyThumbprint(s.vc.Thumbprint)
-		}
-		if s.vc.CAFile != "" {
-			if err := sc.SetRootCAs(s.vc.CAFile); err != nil {
-				return nil, nil, nil, fmt.Errorf("%w: caFile %s: %w", ErrCertificate, s.vc.CAFile, err)
-			}
-		}
-		ka = keepalive.NewHandlerSOAP(sc, keepAliveIdle, nil)
+	// A thumbprint replaces chain verification with an exact fingerprint match, done
+	// here so that a mismatch is a typed ErrCertificate, not a string.
+	sc := soap.NewClient(s.URL(), s.vc.Insecure || s.vc.Thumbprint != "")
+	if s.vc.Thumbprint != "" {
+		sc.DefaultTransport().TLSClientConfig.VerifyConnection = verifyThumbprint(s.vc.Thumbprint)
 	}
+	if s.vc.CAFile != "" {
+		if err := sc.SetRootCAs(s.vc.CAFile); err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: caFile %s: %w", ErrCertificate, s.vc.CAFile, err)
+		}
+	}
+	ka := keepalive.NewHandlerSOAP(sc, keepAliveIdle, nil)
 	base, err := vim25.NewClient(ctx, ka)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("vCenter %s: %w", s.vc.Name, classify(err))
@@ -224,7 +231,7 @@ func (s *Session) doLogin(ctx context.Context, sc *soap.Client, ka *keepalive.Ha
 	client := &vim25.Client{
 		Client:         sc,
 		ServiceContent: base.ServiceContent,
-		RoundTripper:   &authRetry{s: s, inner: ka},
+		RoundTripper:   &authRetry{s: s},
 	}
 	log.V(2).Info("Logged in to vCenter")
 	return client, sc, ka, nil
@@ -284,18 +291,19 @@ func (s *Session) withDeadline(ctx context.Context) (context.Context, context.Ca
 
 // authRetry gives every call a deadline and re-logs in once on NotAuthenticated.
 type authRetry struct {
-	s     *Session
-	inner soap.RoundTripper
+	s *Session
 }
 
+// RoundTrip sends through the session's current connection, so that a client handed out
+// before a re-login goes on working after it.
 func (a *authRetry) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
 	ctx, cancel := a.s.withDeadline(ctx)
 	defer cancel()
 	a.s.mu.Lock()
-	gen := a.s.gen
+	gen, inner := a.s.gen, a.s.ka
 	a.s.mu.Unlock()
 	start := time.Now()
-	err := a.inner.RoundTrip(ctx, req, res)
+	err := inner.RoundTrip(ctx, req, res)
 	observeRequest(methodName(req), start, err, err != nil && soap.IsSoapFault(err))
 	if err == nil && missingNotAuthenticated(res) {
 		err = fmt.Errorf("%w: properties missing for lack of a session", ErrUnauthorized)
@@ -313,7 +321,10 @@ func (a *authRetry) RoundTrip(ctx context.Context, req, res soap.HasFault) error
 	if v := reflect.ValueOf(res); v.Kind() == reflect.Pointer && !v.IsNil() {
 		v.Elem().Set(reflect.Zero(v.Elem().Type()))
 	}
-	return a.inner.RoundTrip(ctx, req, res)
+	a.s.mu.Lock()
+	inner = a.s.ka
+	a.s.mu.Unlock()
+	return inner.RoundTrip(ctx, req, res)
 }
 
 // missingNotAuthenticated reports whether a property retrieval came back with properties

@@ -209,3 +209,35 @@ func TestPasswordRotatedInVCenterOnly(t *testing.T) {
 		t.Fatalf("call after the Secret was fixed: %v", err)
 	}
 }
+
+// TestReloginWhileTheSessionLives: a call answered NotAuthenticated makes the session log
+// in again, but the session may still be alive on vCenter (a proxy, a load balancer or a
+// missing property answered for it). vCenter refuses a Login on a logged-in session with
+// InvalidLogin; that must not count as a rejected password, or the right credentials
+// would be held back for minutes.
+func TestReloginWhileTheSessionLives(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	vc, lock := lockoutSim(t, clk)
+	s := NewSession(vc, staticCreds{Username: lockoutUser, Password: lockoutPassword}, 5*time.Second)
+	setSessionClock(s, clk.Now)
+	ctx := context.Background()
+	if _, err := s.Client(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
+	if err := s.login(ctx, gen); err != nil { // what authRetry does after NotAuthenticated
+		t.Fatalf("logging in again while the old session lives: %v", err)
+	}
+	c, err := s.Client(ctx)
+	if err != nil {
+		t.Fatalf("Client after the second login: %v", err)
+	}
+	if _, err := session.NewManager(c).UserSession(ctx); err != nil {
+		t.Fatalf("call after the second login: %v", err)
+	}
+	if n := lock.Failures(lockoutUser); n != 0 {
+		t.Errorf("%d failed logins counted by vCenter, want 0", n)
+	}
+}

@@ -2,6 +2,7 @@ package strict
 
 import (
 	"fmt"
+	"log"
 	"net/url"
 	"strconv"
 	"strings"
@@ -121,6 +122,7 @@ func (l *Lockout) attempt(user string, ok bool) bool {
 	}
 	if a.locked {
 		if l.policy.UnlockTime == 0 || now.Before(a.lockedUntil) {
+			log.Printf("strict: login of %q refused: the account is locked until %s", user, a.lockedUntil.Format(time.RFC3339))
 			return false
 		}
 		a.locked, a.failures = false, nil
@@ -137,8 +139,10 @@ func (l *Lockout) attempt(user string, ok bool) bool {
 		}
 	}
 	a.failures = append(keep, now)
+	log.Printf("strict: login of %q failed (%d within %s)", user, len(a.failures), l.policy.FailureInterval)
 	if l.policy.MaxFailures > 0 && len(a.failures) >= l.policy.MaxFailures {
 		a.locked, a.lockedUntil = true, now.Add(l.policy.UnlockTime)
+		log.Printf("strict: account %q locked until %s", user, a.lockedUntil.Format(time.RFC3339))
 	}
 	return false
 }
