@@ -54,7 +54,7 @@ type Agent struct {
 	cfg      Config
 	leaseDur time.Duration // the Lease's LeaseDurationSeconds as a Duration
 
-	// mu guards held: the fence goroutine removes addresses whose deadline passed while
+	// mu guards held (and freeSince while a round's Lease writes run): the fence goroutine removes addresses whose deadline passed while
 	// the election loop may be waiting for the API server.
 	mu   sync.Mutex
 	held map[netip.Addr]*held
@@ -138,6 +138,11 @@ func (a *Agent) step(ctx context.Context) {
 		return
 	}
 	self := a.self(ctx)
+	host := self.host()
+	// The renewals and claims of this round go out together (writeConcurrency at a
+	// time): one after the other, a node holding a hundred VIPs would spend longer than
+	// a Lease's fence deadline on one round at the API server's few milliseconds a write.
+	var writes []func()
 	for ip, w := range wants {
 		var lease coordinationv1.Lease
 		err := a.cfg.Client.Get(ctx, client.ObjectKey{Namespace: a.cfg.Namespace, Name: loadbalancer.LeaseName(ip)}, &lease)
@@ -155,7 +160,7 @@ func (a *Agent) step(ctx context.Context) {
 				a.release(ctx, ip, why)
 				continue
 			}
-			a.keep(ctx, ip, lp, ifname, self.host(), now)
+			writes = append(writes, func() { a.keep(ctx, ip, lp, ifname, host, now) })
 		case holder == "":
 			if a.holds(ip) {
 				a.drop(ctx, ip, "Lease lapsed") // someone may take it now
@@ -171,7 +176,7 @@ func (a *Agent) step(ctx context.Context) {
 			// Spread leaders over ESXi hosts, then nodes: a node waits 100ms for every VIP
 			// led from its host and every VIP it leads itself (at most 500ms).
 			if now.Sub(since) >= min(time.Duration(a.ledFromHost(ctx, self.host())+len(a.heldVIPs()))*100*time.Millisecond, 500*time.Millisecond) {
-				a.acquire(ctx, ip, lp, ifname, self.host())
+				writes = append(writes, func() { a.acquire(ctx, ip, lp, ifname, host) })
 			}
 		default:
 			delete(a.freeSince, ip)
@@ -180,6 +185,7 @@ func (a *Agent) step(ctx context.Context) {
 			}
 		}
 	}
+	runAll(writes)
 	for _, ip := range a.heldVIPs() {
 		if _, ok := wants[ip]; !ok {
 			a.release(ctx, ip, "no Service holds the address any more")
@@ -187,6 +193,23 @@ func (a *Agent) step(ctx context.Context) {
 	}
 	a.sweep(ctx, pools, self.nvm)
 	a.forget(wants)
+}
+
+// writeConcurrency bounds the Lease writes of one round in flight at once.
+const writeConcurrency = 32
+
+// runAll runs the jobs, writeConcurrency at a time, and returns when all are done.
+func runAll(jobs []func()) {
+	sem := make(chan struct{}, writeConcurrency)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			j()
+		})
+	}
+	wg.Wait()
 }
 
 // holder is the Lease's holder, judged by when this node last saw it change (not by the

@@ -133,7 +133,9 @@ func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Le
 		}
 		return
 	}
+	a.mu.Lock()
 	delete(a.freeSince, ip)
+	a.mu.Unlock()
 	if err := a.hold(ctx, ip, ifname, host, sent); err != nil {
 		klog.FromContext(ctx).Error(err, "Cannot add VIP; handing it over", "vip", ip, "interface", ifname)
 		a.release(ctx, ip, "address could not be added")
