@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -34,8 +35,10 @@ type departures struct {
 	mu sync.Mutex
 	// byUUID: BIOS UUID -> refs of VMs that had it and left the watched inventory.
 	byUUID map[string]map[string]*departure
-	// recheck is how long an answer other than "gone" stands before vCenter is asked again.
-	recheck time.Duration
+	// recheck is how long vCenter's answer other than "gone" (the VM exists, or is hidden)
+	// stands before vCenter is asked again; retry is how long a question vCenter did not
+	// answer (connection lost, timeout) waits, so that a proof follows an outage soon.
+	recheck, retry time.Duration
 	// adds counts add calls, to prune now and then.
 	adds int
 }
@@ -58,7 +61,7 @@ type departure struct {
 }
 
 func newDepartures() *departures {
-	return &departures{byUUID: map[string]map[string]*departure{}, recheck: 30 * time.Second}
+	return &departures{byUUID: map[string]map[string]*departure{}, recheck: 30 * time.Second, retry: 2 * time.Second}
 }
 
 // add records that the VM ref, which had uuid, is no longer in the watched inventory.
@@ -135,7 +138,7 @@ func (d *departures) verdict(ctx context.Context, uuid string, known []string, c
 		switch {
 		case dep.asking:
 			why = fmt.Errorf("%w: asking vCenter whether VM %s still exists", ErrUnavailable, ref)
-		case dep.checked.IsZero() || time.Since(dep.checked) >= d.recheck:
+		case dep.checked.IsZero() || time.Since(dep.checked) >= d.wait(dep.why):
 			dep.asking = true
 			go d.ask(context.WithoutCancel(ctx), ref, dep, check)
 			why = fmt.Errorf("%w: asking vCenter whether VM %s still exists", ErrUnavailable, ref)
@@ -146,6 +149,18 @@ func (d *departures) verdict(ctx context.Context, uuid string, known []string, c
 	d.mu.Unlock()
 	return true, why
 }
+
+// wait is how long the answer why stands before vCenter is asked again.
+func (d *departures) wait(why error) time.Duration {
+	if errors.Is(why, errVMAnswered) {
+		return d.recheck
+	}
+	return d.retry
+}
+
+// errVMAnswered marks vCenter's answers that the VM is still there (outside the watched
+// inventory, or hidden from the account).
+var errVMAnswered = errors.New("vCenter answered for the VM")
 
 func (d *departures) ask(ctx context.Context, ref string, dep *departure, check func(context.Context, string) error) {
 	err := check(ctx, ref)
@@ -173,11 +188,11 @@ func (c *cache) confirmGone(ctx context.Context, ref string) error {
 	err = property.DefaultCollector(client).RetrieveOne(callCtx, obj, []string{"name"}, &vm)
 	switch {
 	case err == nil:
-		return fmt.Errorf("%w: VM %s (%s) still exists in vCenter %s but is outside the watched inventory (another datacenter, or moved)", ErrUnavailable, vm.Name, ref, c.vc.Name)
+		return fmt.Errorf("%w: %w: VM %s (%s) still exists in vCenter %s but is outside the watched inventory (another datacenter, or moved)", ErrUnavailable, errVMAnswered, vm.Name, ref, c.vc.Name)
 	case fault.Is(err, &types.ManagedObjectNotFound{}):
 		return nil
 	case fault.Is(err, &types.NoPermission{}):
-		return fmt.Errorf("%w: VM %s in vCenter %s is hidden from the account (NoPermission); it is not proven gone", ErrUnavailable, ref, c.vc.Name)
+		return fmt.Errorf("%w: %w: VM %s in vCenter %s is hidden from the account (NoPermission); it is not proven gone", ErrUnavailable, errVMAnswered, ref, c.vc.Name)
 	default:
 		// %v, not %w: a NotFound fault from some other object must not read as proof.
 		return fmt.Errorf("%w: asking vCenter %s about VM %s: %v", ErrUnavailable, c.vc.Name, ref, redactURL(err))

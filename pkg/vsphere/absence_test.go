@@ -3,7 +3,9 @@ package vsphere
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,5 +244,47 @@ func TestDeparturesArePruned(t *testing.T) {
 	}
 	if _, ok := d.byUUID["u2"]; !ok {
 		t.Error("a recent departure was dropped")
+	}
+}
+
+// A question vCenter did not answer (the connection was lost) is asked again soon, so
+// that the proof follows an outage within seconds; an answer that the VM is still there
+// stands for the recheck period.
+func TestUnansweredDepartureIsAskedAgainSoon(t *testing.T) {
+	d := newDepartures()
+	d.add("u1", "vm-1")
+	d.add("u2", "vm-2")
+	var mu sync.Mutex
+	asked := map[string]int{}
+	check := func(_ context.Context, ref string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		asked[ref]++
+		if ref == "vm-2" {
+			return fmt.Errorf("%w: %w: hidden", ErrUnavailable, errVMAnswered)
+		}
+		if asked[ref] == 1 {
+			return fmt.Errorf("%w: asking about %s: EOF", ErrUnavailable, ref)
+		}
+		return nil
+	}
+	ctx := context.Background()
+	verdict := func(uuid string) error {
+		_, err := d.verdict(ctx, uuid, nil, check)
+		return err
+	}
+	_, _ = verdict("u1"), verdict("u2")
+	deadline := time.Now().Add(5 * time.Second)
+	for verdict("u1") != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the VM was not proven gone 5s after an unanswered question")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = verdict("u2")
+	mu.Lock()
+	defer mu.Unlock()
+	if asked["vm-2"] != 1 {
+		t.Errorf("vCenter was asked %d times about a hidden VM within seconds, want once (its answer stands for %s)", asked["vm-2"], d.recheck)
 	}
 }

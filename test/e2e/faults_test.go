@@ -23,22 +23,49 @@ import (
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
-// The fault matrix: each fault of the vCenter proxy against each operation. `make test`
-// runs the short form; `make test-faults` (VSPHERE_CLOUD_FAULTS=full) every fault. The run
-// writes the table: the full run to docs/reliability.md, the short one to the artifacts.
+// The fault matrix: each fault of the vCenter proxy, and each vCenter behaviour the strict
+// simulator plays (faults_vcenter_test.go), against each operation. `make test` runs the
+// short form; `make test-faults` (VSPHERE_CLOUD_FAULTS=full) every row. The run writes the
+// table: the full run to docs/reliability.md, the short one to the artifacts.
 
-var shortFaults = []framework.Fault{
-	{Kind: framework.FaultRefuse},
-	{Kind: framework.FaultSystemError},
-	{Kind: framework.FaultNoPermission, Methods: []string{"ReconfigVM_Task", "CreateDisk_Task", "DeleteVStorageObject_Task"}},
+// matrixFault is a row of the matrix: a fault of the proxy, or a behaviour switched on for
+// the window by on and off again by off.
+type matrixFault struct {
+	name    string
+	proxy   framework.Fault
+	on, off func(t *testing.T, w *faultWorld)
 }
 
-var fullFaults = append(append([]framework.Fault(nil), shortFaults...),
-	framework.Fault{Kind: framework.FaultDrop, Delay: 5 * time.Second},
-	framework.Fault{Kind: framework.Fault503},
-	framework.Fault{Kind: framework.FaultSlow, Delay: 2 * time.Second},
-	framework.Fault{Kind: framework.FaultNotAuthenticated},
-	framework.Fault{Kind: framework.FaultSystemError, Methods: []string{"WaitForUpdatesEx"}},
+func proxyFault(f framework.Fault) matrixFault { return matrixFault{name: f.String(), proxy: f} }
+
+func (f matrixFault) apply(t *testing.T, w *faultWorld) {
+	t.Helper()
+	w.proxy.SetFault(f.proxy)
+	if f.on != nil {
+		f.on(t, w)
+	}
+}
+
+func (f matrixFault) clear(t *testing.T, w *faultWorld) {
+	t.Helper()
+	w.proxy.SetFault(framework.Fault{})
+	if f.off != nil {
+		f.off(t, w)
+	}
+}
+
+var shortFaults = append([]matrixFault{
+	proxyFault(framework.Fault{Kind: framework.FaultRefuse}),
+	proxyFault(framework.Fault{Kind: framework.FaultSystemError}),
+	proxyFault(framework.Fault{Kind: framework.FaultNoPermission, Methods: []string{"ReconfigVM_Task", "CreateDisk_Task", "DeleteVStorageObject_Task"}}),
+}, vcenterBehaviours...)
+
+var fullFaults = append(append([]matrixFault(nil), shortFaults...),
+	proxyFault(framework.Fault{Kind: framework.FaultDrop, Delay: 5 * time.Second}),
+	proxyFault(framework.Fault{Kind: framework.Fault503}),
+	proxyFault(framework.Fault{Kind: framework.FaultSlow, Delay: 2 * time.Second}),
+	proxyFault(framework.Fault{Kind: framework.FaultNotAuthenticated}),
+	proxyFault(framework.Fault{Kind: framework.FaultSystemError, Methods: []string{"WaitForUpdatesEx"}}),
 )
 
 const (
@@ -55,7 +82,7 @@ type cell struct {
 }
 
 type faultRow struct {
-	fault framework.Fault
+	fault matrixFault
 	cells map[string]*cell
 }
 
@@ -67,6 +94,12 @@ type faultWorld struct {
 	ccms  []*framework.Process // every cloud-controller started, for the log check
 	conf  string
 	sock  string
+	// lan and vipWatch: vsphere-node agents announcing VIPs in network namespaces, and the
+	// kernel's record of which namespace carried the keeper VIP when.
+	lan      *vipLAN
+	vipWatch *framework.AddrWatch
+	// task is the maintenance task a row cancels.
+	task string
 }
 
 func TestFaultMatrix(t *testing.T) {
@@ -82,13 +115,14 @@ func TestFaultMatrix(t *testing.T) {
 	for i := range faults {
 		w.joinNode(t, fmt.Sprintf("victim-%d", i))
 	}
-	w.lb.pool(t, "lan", "10.9.1.1-10.9.1.50")
+	w.lb.pool(t, "lan", faultPoolPrefix+"1-"+faultPoolPrefix+"50")
 	w.lb.service(t, "keeper")
 	keeper := ingress(w.lb.waitService(t, "keeper", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }))
+	w.announce(t, keeper)
 
 	var rows []faultRow
 	for i, f := range faults {
-		t.Run(f.String(), func(t *testing.T) {
+		t.Run(f.name, func(t *testing.T) {
 			rows = append(rows, w.runCell(t, i, f))
 			w.invariants(t, keeper)
 		})
@@ -170,7 +204,7 @@ func startFaultWorld(t *testing.T, name string, extra []string) *faultWorld {
 // startCCM (re)starts cloud-controller through the proxy, with the CSI service.
 func (w *faultWorld) startCCM(t *testing.T) {
 	ccm, err := framework.StartCloudController(w.cp, "cloud-controller", w.conf, "--csi-endpoint=unix://"+w.sock,
-		"--controllers=cloud-node,cloud-node-lifecycle,service", "--node-monitor-period=2s")
+		"--controllers=cloud-node,cloud-node-lifecycle,service,vsphere-placement", "--node-monitor-period=2s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +298,7 @@ func (w *faultWorld) gone(get func() error) bool { return get() != nil }
 
 // runCell sets up what the operations need, injects the fault for faultWindow while they
 // run, clears it and times how long each takes to converge.
-func (w *faultWorld) runCell(t *testing.T, i int, f framework.Fault) faultRow {
+func (w *faultWorld) runCell(t *testing.T, i int, f matrixFault) faultRow {
 	ctx := context.Background()
 	core := w.cp.Client.CoreV1()
 	sfx := fmt.Sprint(i)
@@ -286,7 +320,7 @@ func (w *faultWorld) runCell(t *testing.T, i int, f framework.Fault) faultRow {
 	delPVObj, _ := core.PersistentVolumes().Get(ctx, delPV, metav1.GetOptions{})
 	detPVObj, _ := core.PersistentVolumes().Get(ctx, detPV, metav1.GetOptions{})
 
-	w.proxy.SetFault(f)
+	f.apply(t, w)
 	start := time.Now()
 	// The operations, all at once.
 	if err := framework.RegisterNode(ctx, w.cp.Client, "init-"+sfx, framework.TestUUID("init-"+sfx)); err != nil {
@@ -380,24 +414,55 @@ func (w *faultWorld) runCell(t *testing.T, i int, f framework.Fault) faultRow {
 		}
 	}
 	poll(start.Add(faultWindow), true, time.Time{})
-	// While the fault holds, the bystander (NotReady, VM present) must still exist.
+	// The fault holds for the whole window even when every operation is done: the
+	// lifecycle controller looks at the NotReady bystander every node monitor period
+	// meanwhile, and it must still exist at the end (its VM is present, or hidden or
+	// inaccessible, never proven gone).
+	time.Sleep(time.Until(start.Add(faultWindow)))
 	if _, err := core.Nodes().Get(ctx, "bystander", metav1.GetOptions{}); err != nil {
-		t.Errorf("the bystander Node was deleted during %s: %v", f, err)
+		t.Errorf("the bystander Node was deleted during %s: %v", f.name, err)
 	}
-	w.proxy.SetFault(framework.Fault{})
+	f.clear(t, w)
 	cleared := time.Now()
 	poll(cleared.Add(convergeTime), false, cleared)
 	for _, op := range faultOps {
 		if !row.cells[op].finished {
-			t.Errorf("%s did not converge within %s after %s was cleared", op, convergeTime, f)
+			t.Errorf("%s did not converge within %s after %s was cleared", op, convergeTime, f.name)
 		}
 	}
 	_ = framework.SetReady(ctx, w.cp.Client, "bystander", v1.ConditionTrue)
 	return row
 }
 
+// announce starts a vsphere-node agent for each node VM in its own network namespace
+// (startVIPLAN) and follows every pool address on their interfaces, from the kernel's
+// notifications, for the whole matrix; it waits for the keeper VIP to be carried.
+func (w *faultWorld) announce(t *testing.T, keeper string) {
+	t.Helper()
+	w.lb.nodes = []string{"worker-0", "worker-1", "bystander"}
+	w.lb.lan, w.lb.lan4, w.lb.lan6 = "brflt", "10.78.0.", "fd78::"
+	w.lan = startVIPLAN(t, w.lb)
+	var namespaces []string
+	for _, n := range w.lb.nodes {
+		namespaces = append(namespaces, nsOf(n))
+	}
+	watch, err := w.lan.seg.WatchAddresses(func(a string) bool { return strings.HasPrefix(a, faultPoolPrefix) }, namespaces...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(watch.Close)
+	w.vipWatch = watch
+	if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool { return len(watch.HoldersOf(keeper)) == 1 }) {
+		t.Fatalf("no node announces the keeper VIP %s", keeper)
+	}
+}
+
+// faultPoolPrefix is the pool's addresses' common prefix.
+const faultPoolPrefix = "10.9.1."
+
 // invariants: no wrong Node deletion, no orphaned or missing disk, no disk on two VMs, no
-// lost VIP.
+// lost VIP, no VIP ever carried by two nodes at once, and every allocated VIP carried by
+// exactly one node.
 func (w *faultWorld) invariants(t *testing.T, keeper string) {
 	t.Helper()
 	ctx := context.Background()
@@ -456,6 +521,32 @@ func (w *faultWorld) invariants(t *testing.T, keeper string) {
 	if err != nil || ingress(s) != keeper {
 		t.Errorf("lost VIP: keeper has %q, had %s (%v)", ingress(s), keeper, err)
 	}
+	w.announced(t)
+}
+
+// announced: no address was ever on two nodes at once, and every Service's VIP is on
+// exactly one node (after the few seconds a handover may take).
+func (w *faultWorld) announced(t *testing.T) {
+	t.Helper()
+	if w.vipWatch == nil {
+		return
+	}
+	for _, o := range w.vipWatch.Overlaps() {
+		t.Errorf("double announcement: %s", o)
+	}
+	svcs, err := w.cp.Client.CoreV1().Services("default").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs.Items {
+		vip := ingress(&s)
+		if vip == "" {
+			continue
+		}
+		if !framework.WaitFor(15*time.Second, 100*time.Millisecond, func() bool { return len(w.vipWatch.HoldersOf(vip)) == 1 }) {
+			t.Errorf("lost VIP: %s of Service %s is carried by %v, want exactly one node", vip, s.Name, w.vipWatch.HoldersOf(vip))
+		}
+	}
 }
 
 // writeReliability writes the reliability document to path from the measured rows.
@@ -465,15 +556,18 @@ func writeReliability(t *testing.T, path string, rows []faultRow, injected int) 
 	b.WriteString("# Reliability: what each vCenter fault does to each operation\n\n")
 	b.WriteString("Generated by `TestFaultMatrix` (test/e2e/faults_test.go) on " + time.Now().UTC().Format("2006-01-02") + "; `make test` runs the\n")
 	b.WriteString("short form, `make test-faults` every fault. A fault-injecting proxy sits between cloud-controller\n")
-	b.WriteString(fmt.Sprintf("and the simulator; each fault is held for %s while all operations start, then cleared.\n", faultWindow))
+	b.WriteString("and the simulator; the other rows are vCenter behaviours the strict simulator plays (hack/vcsim,\n")
+	b.WriteString(fmt.Sprintf("docs/vcenter-behaviour.md). Each fault is held for %s while all operations start, then cleared.\n", faultWindow))
 	b.WriteString("A cell says whether the operation completed **during** the fault, or how long after the fault\n")
 	b.WriteString("was cleared it converged. Every run also asserts, after every fault: 0 wrong Node deletions (a\n")
 	b.WriteString("NotReady Node whose VM exists), 0 orphaned disks (an FCD without PV), 0 lost disks, 0 double\n")
-	b.WriteString("attachments, 0 lost VIPs (a Service allocated before the faults keeps its address).\n\n")
+	b.WriteString("attachments, 0 lost VIPs (a Service allocated before the faults keeps its address, and every\n")
+	b.WriteString("allocated VIP is on exactly one node), 0 double announcements (vsphere-node agents in network\n")
+	b.WriteString("namespaces announce the VIPs; the kernel's address notifications show no VIP on two nodes at once).\n\n")
 	b.WriteString("| fault | " + strings.Join(faultOps, " | ") + " |\n")
 	b.WriteString("|" + strings.Repeat(" --- |", len(faultOps)+1) + "\n")
 	for _, r := range rows {
-		b.WriteString("| " + r.fault.String() + " |")
+		b.WriteString("| " + r.fault.name + " |")
 		for _, op := range faultOps {
 			c := r.cells[op]
 			switch {

@@ -48,7 +48,11 @@ func startVIPLAN(t *testing.T, w *lbWorld) *vipLAN {
 		t.Skip("VIP announcement needs root: it creates network namespaces, a bridge and veth pairs")
 	}
 	ctx := context.Background()
-	seg, err := framework.NewSegment("brvip", "10.77.0.1", 24)
+	bridge, v4, v6, clientNS := "brvip", "10.77.0.", "fd77::", "vipc"
+	if w.lan != "" {
+		bridge, v4, v6, clientNS = w.lan, w.lan4, w.lan6, w.lan+"c"
+	}
+	seg, err := framework.NewSegment(bridge, v4+"1", 24)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,25 +67,25 @@ func startVIPLAN(t *testing.T, w *lbWorld) *vipLAN {
 			t.Fatalf("NodeVM %s has no NICs", n)
 		}
 		l.macs[n] = strings.ToLower(nvm.Status.NICs[0].MAC)
-		if err := seg.AddNamespace(nsOf(n), fmt.Sprintf("10.77.0.%d", 11+i), l.macs[n]); err != nil {
+		if err := seg.AddNamespace(nsOf(n), fmt.Sprintf("%s%d", v4, 11+i), l.macs[n]); err != nil {
 			t.Fatal(err)
 		}
 		helper(t, seg, nsOf(n), "E2E_HELPER=echo", "E2E_NAME="+n, "E2E_LISTEN=:8080")
 	}
-	if err := seg.AddNamespace("vipc", "10.77.0.100", ""); err != nil {
+	if err := seg.AddNamespace(clientNS, v4+"100", ""); err != nil {
 		t.Fatal(err)
 	}
-	for i, n := range append(slices.Clone(w.nodes), "vipc") {
-		ns, host := "vipc", "100"
-		if n != "vipc" {
+	for i, n := range append(slices.Clone(w.nodes), clientNS) {
+		ns, host := clientNS, "100"
+		if n != clientNS {
 			ns, host = nsOf(n), strconv.Itoa(11+i)
 		}
-		if err := seg.AddAddress(ns, "fd77::"+host+"/64"); err != nil {
+		if err := seg.AddAddress(ns, v6+host+"/64"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	api := strings.TrimPrefix(w.cp.Config.Host, "https://")
-	fwd, err := framework.StartForward("10.77.0.1:0", api)
+	fwd, err := framework.StartForward(v4+"1:0", api)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type lbWorld struct {
 	nodes []string
 	// flags are cloud-controller's flags beyond the controllers and the node monitor.
 	flags []string
+	// lan, lan4 and lan6 name the announcement segment's bridge and its IPv4 (three
+	// octets and a dot) and IPv6 (ending in ::) prefixes; empty: brvip, 10.77.0., fd77::.
+	lan, lan4, lan6 string
 	// t is the whole test's: processes started in a subtest outlive it.
 	t *testing.T
 }

@@ -1,16 +1,12 @@
 package framework
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
-	"time"
 )
 
 // Segment is one Ethernet segment: a bridge in a network namespace of its own (named
@@ -205,136 +201,4 @@ func (s *Segment) Blackhole(ns, ip string) (func() error, error) {
 		}
 		return rp("0")
 	}, nil
-}
-
-// AddrEvent is one change of an address in a namespace.
-type AddrEvent struct {
-	At    time.Time
-	NS    string
-	Added bool
-}
-
-// AddrWatch follows one address on eth0 of several namespaces through the kernel's
-// address notifications (`ip monitor`), each stamped when it arrives.
-type AddrWatch struct {
-	ip     string
-	mu     sync.Mutex
-	start  map[string]bool
-	events []AddrEvent
-	cmds   []*exec.Cmd
-	wg     sync.WaitGroup
-}
-
-// WatchAddress starts following ip in the namespaces.
-func (s *Segment) WatchAddress(ip string, namespaces ...string) (*AddrWatch, error) {
-	w := &AddrWatch{ip: ip, start: map[string]bool{}}
-	for _, ns := range namespaces {
-		cmd := exec.Command("ip", "-n", ns, "-o", "monitor", "address")
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			w.Close()
-			return nil, err
-		}
-		if err := cmd.Start(); err != nil {
-			w.Close()
-			return nil, err
-		}
-		w.cmds = append(w.cmds, cmd)
-		w.wg.Add(1)
-		go func() {
-			defer w.wg.Done()
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				line := sc.Text()
-				if !strings.Contains(line, " "+ip+"/") {
-					continue
-				}
-				w.mu.Lock()
-				w.events = append(w.events, AddrEvent{At: time.Now(), NS: ns, Added: !strings.HasPrefix(line, "Deleted")})
-				w.mu.Unlock()
-			}
-		}()
-	}
-	time.Sleep(100 * time.Millisecond) // the monitors subscribe
-	for _, ns := range namespaces {
-		w.start[ns] = s.HasAddress(ns, ip)
-	}
-	return w, nil
-}
-
-// Events returns the changes so far.
-func (w *AddrWatch) Events() []AddrEvent {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.events)
-}
-
-// HoldersAt returns the namespaces that carried the address at t.
-func (w *AddrWatch) HoldersAt(t time.Time) []string {
-	w.mu.Lock()
-	has := maps.Clone(w.start)
-	for _, e := range w.events {
-		if e.At.After(t) {
-			break
-		}
-		has[e.NS] = e.Added
-	}
-	w.mu.Unlock()
-	var out []string
-	for ns, ok := range has {
-		if ok {
-			out = append(out, ns)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Overlaps returns every stretch of time in which more than one namespace carried the
-// address, as "from +duration: namespaces".
-func (w *AddrWatch) Overlaps() []string {
-	w.mu.Lock()
-	has := maps.Clone(w.start)
-	events := slices.Clone(w.events)
-	w.mu.Unlock()
-	count := func() (n int, who []string) {
-		for ns, ok := range has {
-			if ok {
-				n++
-				who = append(who, ns)
-			}
-		}
-		slices.Sort(who)
-		return n, who
-	}
-	var out []string
-	var since time.Time
-	var who []string
-	if n, w := count(); n > 1 {
-		since, who = time.Time{}, w
-	}
-	for _, e := range events {
-		has[e.NS] = e.Added
-		n, w := count()
-		switch {
-		case n > 1 && who == nil:
-			since, who = e.At, w
-		case n <= 1 && who != nil:
-			out = append(out, fmt.Sprintf("%s +%s: %s", since.Format("15:04:05.000"), e.At.Sub(since).Round(time.Millisecond), strings.Join(who, ",")))
-			who = nil
-		}
-	}
-	if who != nil {
-		out = append(out, fmt.Sprintf("%s until now: %s", since.Format("15:04:05.000"), strings.Join(who, ",")))
-	}
-	return out
-}
-
-// Close stops following.
-func (w *AddrWatch) Close() {
-	for _, c := range w.cmds {
-		_ = c.Process.Kill()
-		_ = c.Wait()
-	}
-	w.wg.Wait()
 }

@@ -39,6 +39,12 @@ func (s *Simulator) ExitMaintenance(ctx context.Context, host string) error {
 	return s.control(ctx, "/vcsim/host-maintenance", url.Values{"host": {host}, "on": {"false"}, "events": {"true"}})
 }
 
+// SetClockOffset sets how far vCenter's clock (CurrentTime, event and task times) is
+// ahead of this machine's (negative: behind).
+func (s *Simulator) SetClockOffset(ctx context.Context, d time.Duration) error {
+	return s.control(ctx, "/vcsim/clock", url.Values{"offset": {d.String()}})
+}
+
 // control POSTs to one of hack/vcsim's control endpoints.
 func (s *Simulator) control(ctx context.Context, path string, q url.Values) error {
 	_, err := s.controlBody(ctx, path, q)
@@ -68,7 +74,7 @@ func (s *Simulator) controlBody(ctx context.Context, path string, q url.Values) 
 	if err != nil {
 		return "", err
 	}
-	if res.StatusCode != http.StatusNoContent && res.StatusCode != http.StatusAccepted {
+	if res.StatusCode/100 != 2 {
 		return "", fmt.Errorf("vcsim %s: %s: %s", path, res.Status, body)
 	}
 	return string(body), nil
