@@ -104,6 +104,9 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloud
 		}
 		vm.NICs = nics
 	}
+	if err := checkTopology(vm, i.cloud.cfg); err != nil {
+		return nil, fmt.Errorf("node %s: %w", node.Name, err)
+	}
 	md := &cloudprovider.InstanceMetadata{
 		ProviderID:    ProviderIDPrefix + vm.UUID,
 		InstanceType:  InstanceType(vm),

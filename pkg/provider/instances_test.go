@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -177,5 +178,18 @@ func TestInstanceShutdownNeedsAReachableVM(t *testing.T) {
 				t.Errorf("InstanceShutdown = %v, %v; want %v, error %v", off, err, tc.shutdown, tc.wantErr)
 			}
 		})
+	}
+}
+
+// A zone tag named like "Zone A" cannot be a label value: initialization fails with an
+// error that names the tag and its category, not with the API server's rejection of a
+// Node label.
+func TestZoneTagThatIsNoLabelValue(t *testing.T) {
+	inv := &fakeInventory{vm: vsphere.VM{VCenter: "a", Name: "worker-1", UUID: "4214c5e2-1111-2222-3333-444455556666", Zone: "Zone A", Fresh: true}}
+	cfg := &config.Config{ZoneCategory: "k8s-zone", VCenters: []config.VCenterConfig{{Name: "a"}}}
+	i, _ := New(cfg, inv).InstancesV2()
+	_, err := i.InstanceMetadata(context.Background(), node("", "E2C51442-1111-2222-3333-444455556666"))
+	if err == nil || !strings.Contains(err.Error(), `zone tag "Zone A" (category "k8s-zone")`) || !strings.Contains(err.Error(), "worker-1") {
+		t.Fatalf("InstanceMetadata = %v, want an error naming the tag, its category and the VM", err)
 	}
 }
