@@ -39,6 +39,7 @@ func run() int {
 	csiOpts := &csiOptions{}
 	shared := &sharedInventory{}
 	provider.RegisterWith(func(cfg *config.Config) (*provider.Cloud, error) {
+		cfg.ClusterID = opts.KubeCloudShared.ClusterName
 		if csiOpts.Endpoint == "" {
 			return provider.NewFromConfig(cfg), nil
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	_ "github.com/vmware/govmomi/cns/simulator" // Cloud Native Storage
 	_ "github.com/vmware/govmomi/pbm/simulator" // storage policies (SPBM)
 	"github.com/vmware/govmomi/session"
 	_ "github.com/vmware/govmomi/vapi/simulator" // the REST endpoints for tags
@@ -56,7 +57,7 @@ func run() error {
 	if err := lockOutAccounts(m, *lockout); err != nil {
 		return fmt.Errorf("-sso-lockout: %w", err)
 	}
-	extendFCD(m)
+	strict.InstallFCD(m)
 	// Before any session exists: each session keeps its own copy of the property collector.
 	visibility := strict.InstallVisibility(m)
 	if *deny != "" {

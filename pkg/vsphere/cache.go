@@ -26,6 +26,8 @@ type cache struct {
 	zone string
 	reg  string
 	now  func() time.Time
+	// cns is the session's Cloud Native Storage client.
+	cns cnsClients
 
 	mu          sync.RWMutex
 	snap        *snapshot

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/vmware/govmomi/fault"
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/types"
 	"github.com/vmware/govmomi/vslm"
@@ -28,7 +27,6 @@ type diskCatalog struct {
 	mu     sync.Mutex
 	loaded bool
 	byID   map[string]Disk
-	dirs   map[string]bool // datastores whose fcd directory exists
 	// loadMu serializes (re)loads.
 	loadMu sync.Mutex
 }
@@ -120,39 +118,6 @@ func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only typ
 		}
 	}
 	klog.FromContext(ctx).V(2).Info("Disk catalog refreshed", "vcenter", c.vc.Name, "datastores", len(dss))
-	return nil
-}
-
-// ensureDir creates the datastore's fcd directory once per process; vSphere creates it
-// with the first disk at the default location, but a disk with an explicit path needs it.
-func (k *diskCatalog) ensureDir(ctx context.Context, c *cache, client *vim25.Client, ds Datastore) error {
-	key := ds.VCenter + "/" + ds.Ref
-	k.mu.Lock()
-	done := k.dirs[key]
-	k.mu.Unlock()
-	if done {
-		return nil
-	}
-	c.mu.RLock()
-	var dcRef string
-	if c.snap != nil {
-		dcRef = c.snap.dcRefs[ds.Datacenter]
-	}
-	c.mu.RUnlock()
-	if dcRef == "" {
-		return fmt.Errorf("%w: vCenter %s: datacenter %s of datastore %s is not in the inventory", ErrUnavailable, ds.VCenter, ds.Datacenter, ds.Name)
-	}
-	dc := object.NewDatacenter(client, types.ManagedObjectReference{Type: "Datacenter", Value: dcRef})
-	err := object.NewFileManager(client).MakeDirectory(ctx, fmt.Sprintf("[%s] fcd", ds.Name), dc, true)
-	if err != nil && !fault.Is(err, &types.FileAlreadyExists{}) {
-		return fmt.Errorf("vCenter %s: creating directory fcd on datastore %s: %w", ds.VCenter, ds.Name, classify(err))
-	}
-	k.mu.Lock()
-	if k.dirs == nil {
-		k.dirs = map[string]bool{}
-	}
-	k.dirs[key] = true
-	k.mu.Unlock()
 	return nil
 }
 

@@ -143,11 +143,10 @@ func (m *Manager) StoragePolicyID(ctx context.Context, vcenter, name string, dat
 }
 
 // CreateDiskFromSnapshot creates a new disk named name from a snapshot, on the source
-// disk's datastore, or returns the disk that already has the name.
+// disk's datastore, and registers it as a volume in Cloud Native Storage; or returns the
+// disk that already has the name (in the catalog, or in CNS).
 func (m *Manager) CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID, name string) (Disk, error) {
-	if d, ok, err := m.DiskByName(ctx, name); err != nil || ok {
-		return d, err
-	}
+	defer m.creating.lock(name)()
 	src, err := m.Disk(ctx, diskID)
 	if err != nil {
 		return Disk{}, err
@@ -156,13 +155,24 @@ func (m *Manager) CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID
 	if err != nil {
 		return Disk{}, err
 	}
+	if d, ok, err := m.DiskByName(ctx, name); err != nil {
+		return Disk{}, err
+	} else if ok {
+		// Made by an earlier attempt, which may have ended before registering it.
+		return d, m.cnsImport(ctx, c, d.ID, name)
+	}
+	if id, ok, err := m.cnsVolumeByName(ctx, c, name); err != nil {
+		return Disk{}, err
+	} else if ok {
+		return m.Disk(ctx, id)
+	}
 	client, err := c.sess.Client(ctx)
 	if err != nil {
 		return Disk{}, err
 	}
 	res, err := methods.CreateDiskFromSnapshot_Task(ctx, client, &types.CreateDiskFromSnapshot_Task{
 		This: *client.ServiceContent.VStorageObjectManager, Id: types.ID{Id: src.ID}, Datastore: dsRef(src.DatastoreRef),
-		SnapshotId: types.ID{Id: snapshotID}, Name: name, Path: diskFileName(name),
+		SnapshotId: types.ID{Id: snapshotID}, Name: name,
 	})
 	var info *types.TaskInfo
 	if err == nil {
@@ -177,5 +187,8 @@ func (m *Manager) CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID
 	}
 	d := diskFrom(src.VCenter, src.Datacenter, src.Datastore, obj)
 	m.catalog.put(d)
+	if err := m.cnsImport(ctx, c, d.ID, name); err != nil {
+		return Disk{}, err
+	}
 	return d, nil
 }

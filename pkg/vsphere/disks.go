@@ -2,14 +2,10 @@ package vsphere
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
-	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 	"k8s.io/klog/v2"
@@ -45,24 +41,12 @@ type DiskSpec struct {
 // by UUID.
 var ErrDiskUUIDDisabled = fmt.Errorf("disk.EnableUUID is not TRUE on the VM")
 
-var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-
-// diskFileName is the backing file of the disk named name: the name itself when it is a
-// safe file name (pvc-<uid> always is), a hash otherwise. A fixed file per name is what
-// makes creation idempotent even across replicas and restarts: a second create with the
-// same name on the same datastore fails with FileAlreadyExists instead of making a
-// second disk.
-func diskFileName(name string) string {
-	if safeName.MatchString(name) {
-		return "fcd/" + name + ".vmdk"
-	}
-	sum := sha256.Sum256([]byte(name))
-	return "fcd/h-" + hex.EncodeToString(sum[:16]) + ".vmdk"
-}
-
-// CreateDisk creates a disk, or returns the disk that already has the name (on any
-// datastore): callers serialize per name, and the fixed backing file catches the rest.
+// CreateDisk creates a volume with Cloud Native Storage, or returns the one that already
+// has the name: from the catalog (this process's knowledge) or, failing that, from CNS
+// (made by another replica or an earlier attempt). Creates of one name in this process
+// run one at a time.
 func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
+	defer m.creating.lock(spec.Name)()
 	if d, ok, err := m.DiskByName(ctx, spec.Name); err != nil || ok {
 		return d, err
 	}
@@ -70,58 +54,30 @@ func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
 	if err != nil {
 		return Disk{}, err
 	}
+	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name, "datastore", spec.Datastore.Name, "volume", spec.Name)
+	id, found, err := m.cnsVolumeByName(ctx, c, spec.Name)
+	if err != nil {
+		return Disk{}, err
+	}
+	if found {
+		log.Info("Volume exists already in Cloud Native Storage; adopting it", "id", id)
+	} else if id, err = m.cnsCreate(ctx, c, spec); err != nil {
+		return Disk{}, err
+	}
 	client, err := c.sess.Client(ctx)
 	if err != nil {
 		return Disk{}, err
 	}
-	dsRef := types.ManagedObjectReference{Type: "Datastore", Value: spec.Datastore.Ref}
-	if err := m.catalog.ensureDir(ctx, c, client, spec.Datastore); err != nil {
-		return Disk{}, err
+	if found {
+		return m.Disk(ctx, id)
 	}
-	vspec := types.VslmCreateSpec{
-		Name:              spec.Name,
-		CapacityInMB:      spec.CapacityMiB,
-		KeepAfterDeleteVm: types.NewBool(true),
-		BackingSpec: &types.VslmCreateSpecDiskFileBackingSpec{
-			VslmCreateSpecBackingSpec: types.VslmCreateSpecBackingSpec{Datastore: dsRef, Path: diskFileName(spec.Name)},
-			ProvisioningType:          string(types.BaseConfigInfoDiskFileBackingInfoProvisioningTypeThin),
-		},
-	}
-	if spec.ProfileID != "" {
-		vspec.Profile = []types.BaseVirtualMachineProfileSpec{&types.VirtualMachineDefinedProfileSpec{ProfileId: spec.ProfileID}}
-	}
-	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name, "datastore", spec.Datastore.Name, "disk", spec.Name)
-	task, err := vslmManager(client).CreateDisk(ctx, vspec)
-	var res types.TaskInfo
-	if err == nil {
-		var info *types.TaskInfo
-		info, err = task.WaitForResult(ctx)
-		if info != nil {
-			res = *info
-		}
-	}
+	obj, err := vslmManager(client).Retrieve(ctx, dsRef(spec.Datastore.Ref), id)
 	if err != nil {
-		if fault.Is(err, &types.FileAlreadyExists{}) {
-			// Created before by us or another replica: find it.
-			log.Info("Disk file exists already; adopting the existing disk")
-			if err := m.catalog.refresh(ctx, c, spec.Datastore.Datacenter, dsRef); err != nil {
-				return Disk{}, err
-			}
-			if d, ok := m.catalog.byNameOn(spec.Name, spec.Datastore.Ref); ok {
-				return d, nil
-			}
-			return Disk{}, fmt.Errorf("%w: disk file %s exists on datastore %s but no First Class Disk uses it; register or remove it",
-				ErrAmbiguous, diskFileName(spec.Name), spec.Datastore.Name)
-		}
-		return Disk{}, fmt.Errorf("vCenter %s: creating disk %s on datastore %s: %w", c.vc.Name, spec.Name, spec.Datastore.Name, classify(err))
+		return Disk{}, fmt.Errorf("vCenter %s: reading volume %s (%s) after creating it: %w", c.vc.Name, spec.Name, id, classify(err))
 	}
-	obj, ok := res.Result.(types.VStorageObject)
-	if !ok {
-		return Disk{}, fmt.Errorf("%w: vCenter %s: createDisk returned %T", ErrUnavailable, c.vc.Name, res.Result)
-	}
-	d := diskFrom(c.vc.Name, spec.Datastore.Datacenter, spec.Datastore.Name, obj)
+	d := diskFrom(c.vc.Name, spec.Datastore.Datacenter, spec.Datastore.Name, *obj)
 	m.catalog.put(d)
-	log.Info("Created disk", "id", d.ID, "capacityMiB", d.CapacityMiB)
+	log.Info("Created volume", "id", d.ID, "capacityMiB", d.CapacityMiB)
 	return d, nil
 }
 
@@ -207,11 +163,23 @@ func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	err = m.diskTask(ctx, d, "deleting", func(om vslmObjectManager) (*object.Task, error) {
-		return om.Delete(ctx, dsRef(d.DatastoreRef), d.ID)
-	})
-	if err != nil && !isNotFound(err) {
+	c, err := m.cacheFor(d.VCenter)
+	if err != nil {
 		return err
+	}
+	registered, err := m.cnsDelete(ctx, c, d.ID)
+	if err != nil {
+		return err
+	}
+	if !registered {
+		// A disk CNS does not know (created before CNS was the control path): delete the
+		// disk itself.
+		err = m.diskTask(ctx, d, "deleting", func(om vslmObjectManager) (*object.Task, error) {
+			return om.Delete(ctx, dsRef(d.DatastoreRef), d.ID)
+		})
+		if err != nil && !isNotFound(err) {
+			return err
+		}
 	}
 	m.catalog.remove(id)
 	klog.FromContext(ctx).Info("Deleted disk", "id", id, "name", d.Name, "vcenter", d.VCenter)

@@ -23,6 +23,10 @@ type Manager struct {
 	catalog  diskCatalog
 	// memory, when set, names the VMs the cluster remembers for a UUID (NodeVM status).
 	memory func(ctx context.Context, uuid string) []VMRef
+	// clusterID is our container cluster in Cloud Native Storage.
+	clusterID string
+	// creating serializes creates per volume name.
+	creating nameLocks
 }
 
 // SetMemory gives the Manager a durable memory of node VMs: after a restart, a Node whose
@@ -33,7 +37,10 @@ func (m *Manager) SetMemory(f func(ctx context.Context, uuid string) []VMRef) { 
 // NewManager builds sessions and caches for cfg. Nothing connects until Start.
 func NewManager(cfg *config.Config, creds CredentialSource) *Manager {
 	RegisterMetrics()
-	m := &Manager{}
+	m := &Manager{clusterID: cfg.ClusterID}
+	if m.clusterID == "" {
+		m.clusterID = defaultClusterID
+	}
 	for _, vc := range cfg.VCenters {
 		s := NewSession(vc, creds, cfg.Inventory.CallTimeout)
 		m.sessions = append(m.sessions, s)

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/vmware/govmomi/cns/simulator" // Cloud Native Storage
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/soap"
 
+	"github.com/vsphere-cloud/provider/hack/vcsim/strict"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
 
@@ -41,8 +43,9 @@ func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *simEnv {
 	t.Helper()
 	t.Cleanup(model.Remove)
+	strict.InstallFCD(model) // the strict world by default
 	model.Service.TLS = new(tls.Config)
-	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator)
+	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator), CNS (cns/simulator)
 	s := model.Service.NewServer()
 	t.Cleanup(s.Close)
 	host, port, _ := net.SplitHostPort(s.URL.Host)

@@ -24,6 +24,10 @@ type Config struct {
 	Nodes          NodeAddressRules
 	Inventory      InventoryConfig
 	LoadBalancer   LoadBalancerConfig
+	// ClusterID is the Kubernetes cluster's name (cloud-controller's --cluster-name): the
+	// container cluster that owns our volumes in Cloud Native Storage. Not read from the
+	// file; empty means "kubernetes", the flag's default.
+	ClusterID string
 	// Warnings are problems that do not stop the program (unknown keys, ignored fields).
 	Warnings []string
 }
