@@ -25,6 +25,7 @@ type csiOptions struct {
 	Endpoint           string
 	OrphanPeriod       time.Duration
 	DeleteOrphansAfter time.Duration
+	MaxSnapshots       int
 }
 
 func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
@@ -35,11 +36,16 @@ func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
 		" controller looks for disks made for claims (pvc-*) that no PersistentVolume refers to")
 	fs.DurationVar(&o.DeleteOrphansAfter, "csi-delete-orphans-after", 0, "delete a detached orphaned disk after it stayed orphaned this long "+
 		"(at least 1h); 0, the default, only reports. Turn on only if no other cluster makes pvc-* disks on these datastores")
+	fs.IntVar(&o.MaxSnapshots, "csi-max-snapshots-per-volume", volctrl.DefaultMaxSnapshotsPerVolume, "the most snapshots one volume may have "+
+		"(1 to 32, vSphere's limit per disk); a CreateSnapshot beyond it is refused with FailedPrecondition")
 }
 
 func (o *csiOptions) validate() error {
 	if o.OrphanPeriod < time.Minute {
 		return fmt.Errorf("--csi-orphan-check-period: %s is below 1m", o.OrphanPeriod)
+	}
+	if o.MaxSnapshots < 1 || o.MaxSnapshots > 32 {
+		return fmt.Errorf("--csi-max-snapshots-per-volume: %d is not between 1 and 32", o.MaxSnapshots)
 	}
 	if o.DeleteOrphansAfter != 0 && o.DeleteOrphansAfter < volctrl.MinOrphanGrace {
 		return fmt.Errorf("--csi-delete-orphans-after: %s is below the minimum %s (0 turns deletion off)", o.DeleteOrphansAfter, volctrl.MinOrphanGrace)
@@ -88,11 +94,12 @@ var serveOnce sync.Once
 
 // serveCSI serves the controller service until the process ends (once per process); a
 // failure to serve is fatal, because the sidecars would wait forever.
-func serveCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
-	serveOnce.Do(func() { startCSI(endpoint, cfg, m) })
+func serveCSI(o *csiOptions, cfg *config.Config, m *vsphere.Manager) {
+	serveOnce.Do(func() { startCSI(o, cfg, m) })
 }
 
-func startCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
+func startCSI(o *csiOptions, cfg *config.Config, m *vsphere.Manager) {
+	endpoint := o.Endpoint
 	volumes.RegisterMetrics()
 	topology := cfg.ZoneCategory != "" || cfg.RegionCategory != ""
 	id := &volumes.Identity{Topology: func(context.Context) bool { return topology }, Ready: func() bool {
@@ -103,7 +110,7 @@ func startCSI(endpoint string, cfg *config.Config, m *vsphere.Manager) {
 		}
 		return true
 	}}
-	ctrl := volctrl.NewController(m)
+	ctrl := volctrl.NewController(m, volctrl.MaxSnapshotsPerVolume(o.MaxSnapshots))
 	ctx := klog.NewContext(context.Background(), klog.Background().WithName("csi-controller"))
 	go func() {
 		err := volumes.Serve(ctx, endpoint, func(s *grpc.Server) { volumes.Register(s, id, ctrl, nil) })

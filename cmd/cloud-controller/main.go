@@ -49,7 +49,7 @@ func run() int {
 		if err != nil {
 			return nil, err
 		}
-		serveCSI(csiOpts.Endpoint, cfg, m)
+		serveCSI(csiOpts, cfg, m)
 		return provider.New(cfg, m), nil
 	})
 	fss := cliflag.NamedFlagSets{}

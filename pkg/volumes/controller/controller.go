@@ -21,11 +21,18 @@ type Controller struct {
 	ids     *volumes.KeyedMutex // delete and expand, by volume ID
 	attach  *batcher
 	snaps   snapshotNames
+	// maxSnapshots is the snapshot limit per volume.
+	maxSnapshots int
 }
 
 // NewController returns the controller service over b.
-func NewController(b Backend) *Controller {
-	return &Controller{backend: b, names: volumes.NewKeyedMutex(), ids: volumes.NewKeyedMutex(), attach: newBatcher(b)}
+func NewController(b Backend, opts ...Option) *Controller {
+	c := &Controller{backend: b, names: volumes.NewKeyedMutex(), ids: volumes.NewKeyedMutex(), attach: newBatcher(b),
+		maxSnapshots: DefaultMaxSnapshotsPerVolume}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // ControllerGetCapabilities lists what the controller does.
@@ -206,6 +213,9 @@ func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequ
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "volume %s: cannot prove it is detached: %v", id, err)
 	}
+	if err := c.noSnapshots(ctx, d, "delete"); err != nil {
+		return nil, err
+	}
 	if err := c.backend.DeleteDisk(ctx, id); err != nil {
 		return nil, grpcError(err)
 	}
@@ -248,6 +258,15 @@ func (c *Controller) ControllerExpandVolume(ctx context.Context, req *csi.Contro
 		return nil, grpcError(err)
 	}
 	defer unlock()
+	cur, err := c.backend.Disk(ctx, req.GetVolumeId())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	if cur.CapacityMiB < size {
+		if err := c.noSnapshots(ctx, cur, "extend"); err != nil {
+			return nil, err
+		}
+	}
 	d, err := c.backend.ExtendDisk(ctx, req.GetVolumeId(), size)
 	if err != nil {
 		return nil, grpcError(err)

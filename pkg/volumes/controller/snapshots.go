@@ -77,6 +77,9 @@ func (c *Controller) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshot
 			return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(d, s)}, nil
 		}
 	}
+	if err := c.snapshotRoom(d, snaps); err != nil {
+		return nil, err
+	}
 	s, err := c.backend.CreateDiskSnapshot(ctx, d.ID, req.GetName())
 	if err != nil {
 		return nil, grpcError(err)
