@@ -28,6 +28,8 @@ type cache struct {
 	now  func() time.Time
 	// cns is the session's Cloud Native Storage client.
 	cns cnsClients
+	// deviceScans coalesces DiskUsers' reads of VM devices.
+	deviceScans deviceScans
 
 	mu          sync.RWMutex
 	snap        *snapshot

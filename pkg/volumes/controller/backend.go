@@ -19,6 +19,7 @@ type Backend interface {
 	DeleteDisk(ctx context.Context, id string) error
 	ExtendDisk(ctx context.Context, id string, newMiB int64) (vsphere.Disk, error)
 	DiskConsumers(d vsphere.Disk) ([]vsphere.VM, error)
+	DiskUsers(ctx context.Context, d vsphere.Disk) ([]vsphere.VM, error)
 	ConfirmConsumers(ctx context.Context, d vsphere.Disk, vms []vsphere.VM) ([]vsphere.VM, error)
 	DiskAttachments(files map[string]string) map[string][]string
 	CreateDiskSnapshot(ctx context.Context, diskID, description string) (vsphere.DiskSnapshot, error)

@@ -188,7 +188,8 @@ func (c *Controller) volumeResponse(ctx context.Context, d vsphere.Disk, req *cs
 	return &csi.CreateVolumeResponse{Volume: vol}, nil
 }
 
-// DeleteVolume deletes a disk that no VM has attached. An absent disk is success.
+// DeleteVolume deletes a disk that no VM has attached (vCenter's answer at that moment)
+// and that has no snapshots. An absent disk is success.
 func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
 	id := req.GetVolumeId()
 	if id == "" {
@@ -206,12 +207,14 @@ func (c *Controller) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequ
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	vms, err := c.consumers(ctx, d)
-	if len(vms) > 0 {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to VM %s (%s); detach it first", id, vms[0].Name, vms[0].Ref)
-	}
+	// vCenter's answer now, not this process's watch: another replica, or this one before
+	// a restart, may have made the attach.
+	vms, err := c.backend.DiskUsers(ctx, d)
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "volume %s: cannot prove it is detached: %v", id, err)
+	}
+	if len(vms) > 0 {
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to VM %s (%s); detach it first", id, vms[0].Name, vms[0].Ref)
 	}
 	if err := c.noSnapshots(ctx, d, "delete"); err != nil {
 		return nil, err

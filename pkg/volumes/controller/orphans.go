@@ -86,7 +86,7 @@ func (o *Orphans) Check(ctx context.Context) ([]vsphere.Disk, error) {
 		if o.DeleteAfter == 0 || now().Sub(first) < o.DeleteAfter {
 			continue
 		}
-		if vms, err := o.Backend.DiskConsumers(d); err != nil || len(vms) > 0 {
+		if vms, err := o.Backend.DiskUsers(ctx, d); err != nil || len(vms) > 0 {
 			log.Info("Orphaned disk kept: it is attached, or attachments are not known", "id", d.ID, "attachedTo", len(vms), "err", err)
 			continue
 		}

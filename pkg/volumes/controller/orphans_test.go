@@ -18,7 +18,7 @@ type fakeDisks struct {
 }
 
 func (f *fakeDisks) Disks(context.Context, bool) ([]vsphere.Disk, error) { return f.disks, nil }
-func (f *fakeDisks) DiskConsumers(d vsphere.Disk) ([]vsphere.VM, error) {
+func (f *fakeDisks) DiskUsers(_ context.Context, d vsphere.Disk) ([]vsphere.VM, error) {
 	if f.stale {
 		return nil, vsphere.ErrUnavailable
 	}

@@ -27,7 +27,7 @@ func (b *snapBackend) Disk(_ context.Context, id string) (vsphere.Disk, error) {
 	}
 	return vsphere.Disk{ID: "d1", Name: "pvc-1", CapacityMiB: 64}, nil
 }
-func (b *snapBackend) DiskConsumers(vsphere.Disk) ([]vsphere.VM, error) { return nil, nil }
+func (b *snapBackend) DiskUsers(context.Context, vsphere.Disk) ([]vsphere.VM, error) { return nil, nil }
 func (b *snapBackend) DiskSnapshots(context.Context, string) ([]vsphere.DiskSnapshot, error) {
 	return b.snaps, nil
 }
