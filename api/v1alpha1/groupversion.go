@@ -11,7 +11,7 @@ var GroupVersion = schema.GroupVersion{Group: "vsphere-cloud.io", Version: "v1al
 
 // AddToScheme registers the types of this package.
 func AddToScheme(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &NodeVM{}, &NodeVMList{}, &VIPPool{}, &VIPPoolList{})
+	s.AddKnownTypes(GroupVersion, &NodeVM{}, &NodeVMList{}, &VIPPool{}, &VIPPoolList{}, &VolumeOperation{}, &VolumeOperationList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
 	volctrl "github.com/vsphere-cloud/provider/pkg/volumes/controller"
@@ -26,6 +29,7 @@ type csiOptions struct {
 	OrphanPeriod       time.Duration
 	DeleteOrphansAfter time.Duration
 	MaxSnapshots       int
+	Namespace          string
 }
 
 func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
@@ -36,6 +40,8 @@ func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
 		" controller looks for disks made for claims (pvc-*) that no PersistentVolume refers to")
 	fs.DurationVar(&o.DeleteOrphansAfter, "csi-delete-orphans-after", 0, "delete a detached orphaned disk after it stayed orphaned this long "+
 		"(at least 1h); 0, the default, only reports. Turn on only if no other cluster makes pvc-* disks on these datastores")
+	fs.StringVar(&o.Namespace, "csi-namespace", "vsphere-cloud-system", "the namespace of cloud-controller, where the CSI service "+
+		"keeps a VolumeOperation record of each volume create")
 	fs.IntVar(&o.MaxSnapshots, "csi-max-snapshots-per-volume", volctrl.DefaultMaxSnapshotsPerVolume, "the most snapshots one volume may have "+
 		"(1 to 32, vSphere's limit per disk); a CreateSnapshot beyond it is refused with FailedPrecondition")
 }
@@ -63,7 +69,7 @@ type sharedInventory struct {
 	err  error
 }
 
-func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig string) (*vsphere.Manager, error) {
+func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig, namespace string) (*vsphere.Manager, error) {
 	s.once.Do(func() {
 		rc, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
 		if err != nil {
@@ -85,6 +91,12 @@ func (s *sharedInventory) get(cfg *config.Config, master, kubeconfig string) (*v
 			return
 		}
 		s.m.SetMemory(mem)
+		records, err := createRecords(rc, namespace)
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.m.SetCreateRecords(records)
 		s.m.Start(klog.NewContext(context.Background(), klog.Background().WithName(provider.ProviderName)))
 	})
 	return s.m, s.err
@@ -117,4 +129,20 @@ func startCSI(o *csiOptions, cfg *config.Config, m *vsphere.Manager) {
 		klog.ErrorS(err, "CSI controller service stopped", "endpoint", endpoint)
 		klog.FlushAndExit(klog.ExitFlushTimeout, 1)
 	}()
+}
+
+// createRecords keeps the CSI service's VolumeOperation records in namespace.
+func createRecords(rc *rest.Config, namespace string) (volctrl.CreateRecords, error) {
+	rc = rest.CopyConfig(rc)
+	rc.UserAgent = "vsphere-cloud-csi-records"
+	rc.ContentType = "application/json" // our CRD types have no protobuf encoding
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return volctrl.CreateRecords{}, err
+	}
+	cl, err := client.New(rc, client.Options{Scheme: scheme})
+	if err != nil {
+		return volctrl.CreateRecords{}, fmt.Errorf("the client for VolumeOperation records: %w", err)
+	}
+	return volctrl.CreateRecords{Client: cl, Namespace: namespace}, nil
 }

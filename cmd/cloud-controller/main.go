@@ -45,7 +45,7 @@ func run() int {
 		}
 		// Called by the framework once logging is set up, in every replica before leader
 		// election: the CSI service answers in all of them.
-		m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig)
+		m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig, csiOpts.Namespace)
 		if err != nil {
 			return nil, err
 		}

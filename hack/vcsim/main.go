@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -41,8 +42,12 @@ func run() error {
 	password := flag.String("password", "pass", "the only password the simulator accepts")
 	envFile := flag.String("env-file", "", "also write VCSIM_URL, VCSIM_THUMBPRINT and VCSIM_CA_FILE to this file once ready")
 	deny := flag.String("deny-privileges", "", "comma-separated privileges that privilege checks report as not granted")
+	taskDelays := flag.String("task-delay", "", "delay tasks by name, such as CnsCreateVolume=4s,ReconfigVM_Task=1s")
 	lockout := flag.String("sso-lockout", defaultSSOLockout, "lock an account after failed logins like vCenter SSO: failures/interval/unlock time, or off")
 	flag.Parse()
+	if err := parseTaskDelays(*taskDelays); err != nil {
+		return fmt.Errorf("-task-delay: %w", err)
+	}
 	simulatorUser = url.UserPassword(*username, *password)
 
 	inv, err := loadInventory(*inventory)
@@ -69,6 +74,7 @@ func run() error {
 	s := m.Service.NewServer()
 	m.Service.Handle("/vcsim/host-maintenance", controlHandler(m))
 	m.Service.Handle("/vcsim/vm", visibilityHandler(visibility))
+	m.Service.Handle("/vcsim/task-delay", http.HandlerFunc(taskDelayHandler))
 	defer s.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -8,6 +8,7 @@ import (
 	"github.com/vmware/govmomi/cns"
 	cnstypes "github.com/vmware/govmomi/cns/types"
 	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -100,12 +101,12 @@ func (m *Manager) cnsVolumeByName(ctx context.Context, c *cache, name string) (s
 	return "", false, fmt.Errorf("%w: vCenter %s has %d volumes named %s in cluster %s (%v); delete the extra ones", ErrAmbiguous, c.vc.Name, len(ids), name, m.clusterID, ids)
 }
 
-// cnsCreate creates a block volume with CnsCreateVolume (no backing path: vCenter picks
-// the file) and returns its ID.
-func (m *Manager) cnsCreate(ctx context.Context, c *cache, spec DiskSpec) (string, error) {
+// cnsSubmitCreate submits CnsCreateVolume for spec (no backing path: vCenter picks the
+// file) and returns the task without waiting for it.
+func (m *Manager) cnsSubmitCreate(ctx context.Context, c *cache, spec DiskSpec) (*object.Task, error) {
 	cc, user, err := m.cnsFor(ctx, c)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	cluster := m.containerCluster(user)
 	cs := cnstypes.CnsVolumeCreateSpec{
@@ -122,13 +123,9 @@ func (m *Manager) cnsCreate(ctx context.Context, c *cache, spec DiskSpec) (strin
 	}
 	task, err := cc.CreateVolume(ctx, []cnstypes.CnsVolumeCreateSpec{cs})
 	if err != nil {
-		return "", fmt.Errorf("vCenter %s: creating volume %s on datastore %s: %w", c.vc.Name, spec.Name, spec.Datastore.Name, classify(err))
+		return nil, fmt.Errorf("vCenter %s: creating volume %s on datastore %s: %w", c.vc.Name, spec.Name, spec.Datastore.Name, classify(err))
 	}
-	res, err := cnsResult(ctx, task)
-	if err != nil {
-		return "", fmt.Errorf("vCenter %s: creating volume %s on datastore %s: %w", c.vc.Name, spec.Name, spec.Datastore.Name, err)
-	}
-	return res.GetCnsVolumeOperationResult().VolumeId.Id, nil
+	return task, nil
 }
 
 // cnsDelete deletes a volume and its disk with CnsDeleteVolume. registered is false when

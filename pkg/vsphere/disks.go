@@ -55,14 +55,36 @@ func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
 		return Disk{}, err
 	}
 	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name, "datastore", spec.Datastore.Name, "volume", spec.Name)
+	if id, ok, err := m.recordedCreate(ctx, c, spec.Name); err != nil || ok {
+		if err != nil {
+			return Disk{}, err
+		}
+		return m.Disk(ctx, id)
+	}
 	id, found, err := m.cnsVolumeByName(ctx, c, spec.Name)
 	if err != nil {
 		return Disk{}, err
 	}
 	if found {
 		log.Info("Volume exists already in Cloud Native Storage; adopting it", "id", id)
-	} else if id, err = m.cnsCreate(ctx, c, spec); err != nil {
-		return Disk{}, err
+	} else {
+		task, err := m.cnsSubmitCreate(ctx, c, spec)
+		if err != nil {
+			return Disk{}, err
+		}
+		rec := CreateRecord{Name: spec.Name, VCenter: c.vc.Name, Task: task.Reference().Value}
+		m.putRecord(ctx, rec)
+		res, err := cnsResult(ctx, task)
+		if err != nil {
+			if ctx.Err() == nil {
+				rec.Error = err.Error()
+				m.putRecord(ctx, rec)
+			}
+			return Disk{}, fmt.Errorf("vCenter %s: creating volume %s on datastore %s: %w", c.vc.Name, spec.Name, spec.Datastore.Name, err)
+		}
+		id = res.GetCnsVolumeOperationResult().VolumeId.Id
+		rec.VolumeID = id
+		m.putRecord(ctx, rec)
 	}
 	client, err := c.sess.Client(ctx)
 	if err != nil {
@@ -182,6 +204,7 @@ func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
 		}
 	}
 	m.catalog.remove(id)
+	m.dropRecord(ctx, d.Name)
 	klog.FromContext(ctx).Info("Deleted disk", "id", id, "name", d.Name, "vcenter", d.VCenter)
 	return nil
 }

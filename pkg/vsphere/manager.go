@@ -27,6 +27,8 @@ type Manager struct {
 	clusterID string
 	// creating serializes creates per volume name.
 	creating nameLocks
+	// records, when set, keeps a record of each create (see CreateRecords).
+	records CreateRecords
 }
 
 // SetMemory gives the Manager a durable memory of node VMs: after a restart, a Node whose

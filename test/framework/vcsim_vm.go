@@ -45,6 +45,12 @@ func (s *Simulator) SetClockOffset(ctx context.Context, d time.Duration) error {
 	return s.control(ctx, "/vcsim/clock", url.Values{"offset": {d.String()}})
 }
 
+// SetTaskDelay makes tasks named name (CnsCreateVolume, ReconfigVM_Task) take d before
+// they run, as vCenter's take their time; 0 removes the delay.
+func (s *Simulator) SetTaskDelay(ctx context.Context, name string, d time.Duration) error {
+	return s.control(ctx, "/vcsim/task-delay", url.Values{"name": {name}, "delay": {d.String()}})
+}
+
 // control POSTs to one of hack/vcsim's control endpoints.
 func (s *Simulator) control(ctx context.Context, path string, q url.Values) error {
 	_, err := s.controlBody(ctx, path, q)
