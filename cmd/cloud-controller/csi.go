@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,8 +42,8 @@ func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
 		" controller looks for disks made for claims (pvc-*) that no PersistentVolume refers to")
 	fs.DurationVar(&o.DeleteOrphansAfter, "csi-delete-orphans-after", 0, "delete a detached orphaned disk after it stayed orphaned this long "+
 		"(at least 1h); 0, the default, only reports. Turn on only if no other cluster makes pvc-* disks on these datastores")
-	fs.StringVar(&o.Namespace, "csi-namespace", "vsphere-cloud-system", "the namespace of cloud-controller, where the CSI service "+
-		"keeps a VolumeOperation record of each volume create")
+	fs.StringVar(&o.Namespace, "csi-namespace", "", "where the CSI service keeps a VolumeOperation record of each volume create; "+
+		"empty: cloud-controller's own namespace (its ServiceAccount's), or vsphere-cloud-system outside a Pod")
 	fs.IntVar(&o.MaxSnapshots, "csi-max-snapshots-per-volume", volctrl.DefaultMaxSnapshotsPerVolume, "the most snapshots one volume may have "+
 		"(1 to 32, vSphere's limit per disk); a CreateSnapshot beyond it is refused with FailedPrecondition")
 }
@@ -131,6 +133,20 @@ func startCSI(o *csiOptions, cfg *config.Config, m *vsphere.Manager) {
 	}()
 }
 
+// podNamespaceFile names the namespace of the Pod's ServiceAccount.
+const podNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// recordsNamespace is --csi-namespace, or the Pod's namespace, or vsphere-cloud-system.
+func recordsNamespace(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if b, err := os.ReadFile(podNamespaceFile); err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b))
+	}
+	return "vsphere-cloud-system"
+}
+
 // createRecords keeps the CSI service's VolumeOperation records in namespace.
 func createRecords(rc *rest.Config, namespace string) (volctrl.CreateRecords, error) {
 	rc = rest.CopyConfig(rc)
@@ -144,5 +160,5 @@ func createRecords(rc *rest.Config, namespace string) (volctrl.CreateRecords, er
 	if err != nil {
 		return volctrl.CreateRecords{}, fmt.Errorf("the client for VolumeOperation records: %w", err)
 	}
-	return volctrl.CreateRecords{Client: cl, Namespace: namespace}, nil
+	return volctrl.CreateRecords{Client: cl, Namespace: recordsNamespace(namespace)}, nil
 }
