@@ -42,7 +42,7 @@ func run() error {
 	password := flag.String("password", "pass", "the only password the simulator accepts")
 	envFile := flag.String("env-file", "", "also write VCSIM_URL, VCSIM_THUMBPRINT and VCSIM_CA_FILE to this file once ready")
 	deny := flag.String("deny-privileges", "", "comma-separated privileges that privilege checks report as not granted")
-	taskDelays := flag.String("task-delay", "", "delay tasks by name, such as CnsCreateVolume=4s,ReconfigVM_Task=1s")
+	taskDelays := flag.String("task-delay", "", "delay tasks by name, by the name in their TaskInfo, such as CnsCreateVolume=4s,ReconfigVm=1s")
 	lockout := flag.String("sso-lockout", defaultSSOLockout, "lock an account after failed logins like vCenter SSO: failures/interval/unlock time, or off")
 	flag.Parse()
 	if err := parseTaskDelays(*taskDelays); err != nil {

@@ -44,7 +44,8 @@ func (cc *cnsClients) get(ctx context.Context, vim *vim25.Client) (*cns.Client, 
 	return c, nil
 }
 
-// cnsFor returns the CNS client of a vCenter's session and the session's user name.
+// cnsFor returns the CNS client of a vCenter's session and the user the session logged
+// in as (no read of the credentials Secret per call).
 func (m *Manager) cnsFor(ctx context.Context, c *cache) (*cns.Client, string, error) {
 	vim, err := c.sess.Client(ctx)
 	if err != nil {
@@ -54,11 +55,7 @@ func (m *Manager) cnsFor(ctx context.Context, c *cache) (*cns.Client, string, er
 	if err != nil {
 		return nil, "", fmt.Errorf("vCenter %s: %w", c.vc.Name, err)
 	}
-	creds, err := c.sess.creds.Credentials(ctx, c.vc)
-	if err != nil {
-		return nil, "", err
-	}
-	return cc, creds.Username, nil
+	return cc, c.sess.User(), nil
 }
 
 // containerCluster is how CNS records our cluster on each volume, as upstream does

@@ -3,10 +3,14 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Topology is a zone and region pair, from the tag categories the configuration names.
@@ -55,7 +59,7 @@ func (c *cache) datastores(ctx context.Context) ([]Datastore, error) {
 	if err != nil {
 		return nil, err
 	}
-	dcs, err := c.datacenters(ctx, client)
+	dcs, err := c.knownDatacenters(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -153,4 +157,26 @@ func (s *snapshot) hostTopology(ref string) Topology {
 		}
 	}
 	return t
+}
+
+// knownDatacenters are the watched datacenters as the inventory last read them (no call
+// to vCenter: every volume create asks for datastores), or listed from vCenter before
+// the first read.
+func (c *cache) knownDatacenters(ctx context.Context, client *vim25.Client) ([]mo.Datacenter, error) {
+	c.mu.RLock()
+	var dcs []mo.Datacenter
+	if c.snap != nil {
+		for name, ref := range c.snap.dcRefs {
+			var dc mo.Datacenter
+			dc.Name = name
+			dc.Self = types.ManagedObjectReference{Type: "Datacenter", Value: ref}
+			dcs = append(dcs, dc)
+		}
+	}
+	c.mu.RUnlock()
+	if len(dcs) > 0 {
+		slices.SortFunc(dcs, func(a, b mo.Datacenter) int { return strings.Compare(a.Name, b.Name) })
+		return dcs, nil
+	}
+	return c.datacenters(ctx, client)
 }

@@ -49,6 +49,7 @@ type Session struct {
 	inflight  chan struct{} // closed when the current (re)login finishes
 	lastErr   error
 	logins    int
+	user      string // the user name of the last successful login
 	connected bool
 	gate      loginGate
 	// loginSlot holds one token while a login attempt is unanswered: attempts are made
@@ -83,6 +84,13 @@ func (s *Session) Client(ctx context.Context) (*vim25.Client, error) {
 		return nil, fmt.Errorf("%w: vCenter %s: not connected", ErrUnavailable, s.vc.Name)
 	}
 	return s.client, nil
+}
+
+// User is the user name the session last logged in with.
+func (s *Session) User() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
 }
 
 // Logins is how many successful logins this session has made (for tests and metrics).
@@ -228,6 +236,9 @@ func (s *Session) doLogin(ctx context.Context) (*vim25.Client, *soap.Client, *ke
 		return nil, nil, nil, fmt.Errorf("vCenter %s login: %w", s.vc.Name, classify(err))
 	}
 	outcome = loginOK
+	s.mu.Lock()
+	s.user = creds.Username
+	s.mu.Unlock()
 	client := &vim25.Client{
 		Client:         sc,
 		ServiceContent: base.ServiceContent,

@@ -34,6 +34,7 @@ func StartSidecars(cp *ControlPlane, socket string) ([]*Supervised, error) {
 	}
 	common := []string{
 		"--csi-address=" + socket, "--kubeconfig=" + cp.ControllerKubeconfig, "--timeout=60s", "--v=4",
+		"--kube-api-qps=100", "--kube-api-burst=100", // as manifests/cloud-controller.yaml
 		"--leader-election", "--leader-election-namespace=" + Namespace,
 		"--leader-election-lease-duration=4s", "--leader-election-renew-deadline=3s", "--leader-election-retry-period=1s",
 	}
@@ -43,7 +44,7 @@ func StartSidecars(cp *ControlPlane, socket string) ([]*Supervised, error) {
 		extra     []string
 	}{
 		{"csi-provisioner", s.Provisioner, []string{"--feature-gates=Topology=true", "--strict-topology", "--default-fstype=ext4", "--retry-interval-start=1s", "--retry-interval-max=5s"}},
-		{"csi-attacher", s.Attacher, []string{"--retry-interval-start=1s", "--retry-interval-max=5s"}},
+		{"csi-attacher", s.Attacher, []string{"--retry-interval-start=1s", "--retry-interval-max=5s", "--worker-threads=50"}}, // workers as manifests/cloud-controller.yaml
 		{"csi-resizer", s.Resizer, []string{"--retry-interval-start=1s", "--retry-interval-max=5s", "--handle-volume-inuse-error=false"}},
 	} {
 		args := append(append([]string(nil), common...), sc.extra...)

@@ -45,7 +45,7 @@ func (s *Simulator) SetClockOffset(ctx context.Context, d time.Duration) error {
 	return s.control(ctx, "/vcsim/clock", url.Values{"offset": {d.String()}})
 }
 
-// SetTaskDelay makes tasks named name (CnsCreateVolume, ReconfigVM_Task) take d before
+// SetTaskDelay makes tasks named name in their TaskInfo (CnsCreateVolume, ReconfigVm) take d before
 // they run, as vCenter's take their time; 0 removes the delay.
 func (s *Simulator) SetTaskDelay(ctx context.Context, name string, d time.Duration) error {
 	return s.control(ctx, "/vcsim/task-delay", url.Values{"name": {name}, "delay": {d.String()}})

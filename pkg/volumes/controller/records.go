@@ -50,17 +50,17 @@ func (s CreateRecords) Get(ctx context.Context, name string) (vsphere.CreateReco
 	return vsphere.CreateRecord{Name: sp.VolumeName, VCenter: sp.VCenter, Task: sp.Task, VolumeID: sp.VolumeID, Error: sp.Error}, true, nil
 }
 
-// Put implements vsphere.CreateRecords.
+// Put implements vsphere.CreateRecords: a create first (the usual case, one request),
+// else an update of the existing record.
 func (s CreateRecords) Put(ctx context.Context, r vsphere.CreateRecord) error {
 	spec := v1alpha1.VolumeOperationSpec{VolumeName: r.Name, VCenter: r.VCenter, Task: r.Task, VolumeID: r.VolumeID, Error: r.Error}
 	key := client.ObjectKey{Namespace: s.Namespace, Name: recordName(r.Name)}
-	var op v1alpha1.VolumeOperation
-	err := s.Client.Get(ctx, key, &op)
-	if apierrors.IsNotFound(err) {
-		op = v1alpha1.VolumeOperation{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Spec: spec}
-		return s.Client.Create(ctx, &op)
+	op := v1alpha1.VolumeOperation{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Spec: spec}
+	err := s.Client.Create(ctx, &op)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
 	}
-	if err != nil {
+	if err := s.Client.Get(ctx, key, &op); err != nil {
 		return err
 	}
 	op.Spec = spec
