@@ -27,6 +27,10 @@ type diskCatalog struct {
 	mu     sync.Mutex
 	loaded bool
 	byID   map[string]Disk
+	// unreadable are the datastores (vCenter/ref) whose disks could not be listed at the
+	// last refresh, with why: their disks are kept as last known, and a disk not found
+	// elsewhere may be on one of them.
+	unreadable map[string]error
 	// loadMu serializes (re)loads.
 	loadMu sync.Mutex
 }
@@ -77,8 +81,17 @@ func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only typ
 	for _, ds := range dss {
 		ids, err := om.List(ctx, dsRef(ds.Ref))
 		if err != nil {
-			return fmt.Errorf("vCenter %s: listing disks on datastore %s: %w", c.vc.Name, ds.Ref, classify(err))
+			// One datastore (inaccessible, all paths down) must not stop the others: its
+			// disks stay as last known, and lookups that miss say it could not be read.
+			err = fmt.Errorf("vCenter %s: listing disks on datastore %s: %w", c.vc.Name, firstString(ds.Name, ds.Ref), classify(err))
+			if ctx.Err() != nil {
+				return err
+			}
+			k.markUnreadable(c.vc.Name, ds.Ref, err)
+			klog.FromContext(ctx).Info("Datastore skipped: its disks cannot be listed", "vcenter", c.vc.Name, "datastore", firstString(ds.Name, ds.Ref), "err", err)
+			continue
 		}
+		k.markUnreadable(c.vc.Name, ds.Ref, nil)
 		present := map[string]bool{}
 		var unknown []string
 		k.mu.Lock()
@@ -103,7 +116,9 @@ func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only typ
 					if fault.Is(err, &types.NotFound{}) {
 						return nil // deleted meanwhile
 					}
-					return fmt.Errorf("vCenter %s: reading disk %s on datastore %s: %w", c.vc.Name, id, ds.Ref, classify(err))
+					err = fmt.Errorf("vCenter %s: reading disk %s on datastore %s: %w", c.vc.Name, id, firstString(ds.Name, ds.Ref), classify(err))
+					k.markUnreadable(c.vc.Name, ds.Ref, err)
+					return nil // this datastore only
 				}
 				name := ds.Name
 				if name == "" {
@@ -113,11 +128,35 @@ func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only typ
 				return nil
 			})
 		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
+		_ = g.Wait() // failures mark the datastore unreadable
 	}
 	klog.FromContext(ctx).V(2).Info("Disk catalog refreshed", "vcenter", c.vc.Name, "datastores", len(dss))
+	return nil
+}
+
+// markUnreadable records whether a datastore's disks could be read (err nil: they could).
+func (k *diskCatalog) markUnreadable(vcenter, ref string, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key := vcenter + "/" + ref
+	if err == nil {
+		delete(k.unreadable, key)
+		return
+	}
+	if k.unreadable == nil {
+		k.unreadable = map[string]error{}
+	}
+	k.unreadable[key] = err
+}
+
+// unreadableErr says why a disk not in the catalog may still exist: a datastore whose
+// disks could not be read (nil when every datastore was read).
+func (k *diskCatalog) unreadableErr() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, err := range k.unreadable {
+		return err
+	}
 	return nil
 }
 
@@ -194,4 +233,14 @@ func (c *cache) datastoreName(ref string) string {
 		}
 	}
 	return ref
+}
+
+// firstString returns the first non-empty string.
+func firstString(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

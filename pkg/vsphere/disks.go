@@ -111,8 +111,8 @@ func (m *Manager) DiskByName(ctx context.Context, name string) (Disk, bool, erro
 	return m.catalog.byNameAny(name)
 }
 
-// Disk returns the disk with the FCD ID id. ErrNotFound only when every vCenter answered
-// and none has it.
+// Disk returns the disk with the FCD ID id. ErrNotFound only when every datastore of every
+// vCenter was read and none has it.
 func (m *Manager) Disk(ctx context.Context, id string) (Disk, error) {
 	if err := m.catalog.load(ctx, m); err != nil {
 		return Disk{}, err
@@ -126,6 +126,9 @@ func (m *Manager) Disk(ctx context.Context, id string) (Disk, error) {
 	}
 	if d, ok := m.catalog.get(id); ok {
 		return d, nil
+	}
+	if err := m.catalog.unreadableErr(); err != nil {
+		return Disk{}, fmt.Errorf("%w: disk %s is on no datastore that could be read, and may be on one that could not: %v", ErrUnavailable, id, err)
 	}
 	return Disk{}, fmt.Errorf("%w: no First Class Disk with ID %s in any vCenter", ErrNotFound, id)
 }

@@ -29,6 +29,8 @@ type simEnv struct {
 	server *simulator.Server
 	mgr    *Manager
 	cfg    *config.Config
+	// fcd switches the strict world's First Class Disk behaviours (inaccessible datastores).
+	fcd *strict.FCD
 }
 
 func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *simEnv {
@@ -43,7 +45,7 @@ func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *simEnv {
 	t.Helper()
 	t.Cleanup(model.Remove)
-	strict.InstallFCD(model) // the strict world by default
+	fcd := strict.InstallFCD(model) // the strict world by default
 	model.Service.TLS = new(tls.Config)
 	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator), CNS (cns/simulator)
 	s := model.Service.NewServer()
@@ -65,7 +67,7 @@ func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	mgr.Start(ctx)
-	env := &simEnv{model: model, server: s, mgr: mgr, cfg: cfg}
+	env := &simEnv{model: model, server: s, mgr: mgr, cfg: cfg, fcd: fcd}
 	env.waitSynced(t)
 	return env
 }

@@ -21,17 +21,17 @@ import (
 // The registry keeps the simulator's own object (the CNS simulator asserts its type);
 // SOAP calls reach this one through the registry's Handler hook and each session's
 // registry. Call it after m.Create.
-func InstallFCD(m *simulator.Model) {
+func InstallFCD(m *simulator.Model) *FCD {
 	r := m.Map()
 	si, ok := r.Get(vim25.ServiceInstance).(*simulator.ServiceInstance)
 	if !ok || si.Content.VStorageObjectManager == nil {
-		return
+		return nil
 	}
 	om, ok := r.Get(*si.Content.VStorageObjectManager).(*simulator.VcenterVStorageObjectManager)
 	if !ok {
-		return
+		return nil
 	}
-	strict := &fcdManager{om}
+	strict := &fcdManager{VcenterVStorageObjectManager: om, f: &FCD{m: m, inaccessible: map[types.ManagedObjectReference]bool{}}}
 	prev := r.Handler
 	r.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		if method.This == om.Self {
@@ -47,10 +47,12 @@ func InstallFCD(m *simulator.Model) {
 		}
 		return nil, nil
 	}
+	return strict.f
 }
 
 type fcdManager struct {
 	*simulator.VcenterVStorageObjectManager
+	f *FCD
 }
 
 // pathRefused is vCenter's answer to a create with a backing path.

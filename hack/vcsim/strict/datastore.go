@@ -1,0 +1,54 @@
+package strict
+
+import (
+	"sync"
+
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// FCD holds the First Class Disk behaviours InstallFCD installed.
+type FCD struct {
+	m            *simulator.Model
+	mu           sync.Mutex
+	inaccessible map[types.ManagedObjectReference]bool
+}
+
+// SetDatastoreInaccessible makes a datastore inaccessible (all paths down) or accessible
+// again: its summary.accessible turns false, and listing or reading First Class Disks on
+// it fails with InvalidDatastore, as vCenter answers for a datastore it cannot reach.
+func (f *FCD) SetDatastoreInaccessible(ref types.ManagedObjectReference, on bool) {
+	f.mu.Lock()
+	f.inaccessible[ref] = on
+	f.mu.Unlock()
+	if ds, ok := f.m.Map().Get(ref).(*simulator.Datastore); ok {
+		ds.Summary.Accessible = !on
+	}
+}
+
+func (f *FCD) refused(ds types.ManagedObjectReference) types.BaseMethodFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.inaccessible[ds] {
+		return nil
+	}
+	return &types.InvalidDatastore{Datastore: &ds}
+}
+
+// ListVStorageObject fails on an inaccessible datastore.
+func (m *fcdManager) ListVStorageObject(req *types.ListVStorageObject) soap.HasFault {
+	if f := m.f.refused(req.Datastore); f != nil {
+		return &methods.ListVStorageObjectBody{Fault_: simulator.Fault("datastore inaccessible", f)}
+	}
+	return m.VcenterVStorageObjectManager.ListVStorageObject(req)
+}
+
+// RetrieveVStorageObject fails on an inaccessible datastore.
+func (m *fcdManager) RetrieveVStorageObject(ctx *simulator.Context, req *types.RetrieveVStorageObject) soap.HasFault {
+	if f := m.f.refused(req.Datastore); f != nil {
+		return &methods.RetrieveVStorageObjectBody{Fault_: simulator.Fault("datastore inaccessible", f)}
+	}
+	return m.VcenterVStorageObjectManager.RetrieveVStorageObject(ctx, req)
+}
