@@ -1,49 +1,20 @@
 package volumes
 
 import (
-	"context"
 	"fmt"
-	"sync"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/vsphere-cloud/provider/pkg/keyed"
 )
 
-// KeyedMutex serializes work per key (a volume name, a VM) and gives up when the
-// caller's context ends.
-type KeyedMutex struct {
-	mu   sync.Mutex
-	busy map[string]chan struct{}
-}
+// KeyedMutex serializes work per key; see keyed.Mutex.
+type KeyedMutex = keyed.Mutex
 
 // NewKeyedMutex returns an empty KeyedMutex.
-func NewKeyedMutex() *KeyedMutex { return &KeyedMutex{busy: map[string]chan struct{}{}} }
-
-// Lock waits for key to be free and takes it; the returned function frees it.
-func (k *KeyedMutex) Lock(ctx context.Context, key string) (func(), error) {
-	for {
-		k.mu.Lock()
-		ch, busy := k.busy[key]
-		if !busy {
-			ch = make(chan struct{})
-			k.busy[key] = ch
-			k.mu.Unlock()
-			return func() {
-				k.mu.Lock()
-				delete(k.busy, key)
-				k.mu.Unlock()
-				close(ch)
-			}, nil
-		}
-		k.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
+func NewKeyedMutex() *KeyedMutex { return keyed.New() }
 
 // CheckCapabilities accepts mount (ext4, xfs or unspecified) and block access by one node.
 func CheckCapabilities(caps []*csi.VolumeCapability) error {

@@ -1,6 +1,7 @@
 package vsphere
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -83,12 +84,12 @@ func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only typ
 		if err != nil {
 			// One datastore (inaccessible, all paths down) must not stop the others: its
 			// disks stay as last known, and lookups that miss say it could not be read.
-			err = fmt.Errorf("vCenter %s: listing disks on datastore %s: %w", c.vc.Name, firstString(ds.Name, ds.Ref), classify(err))
+			err = fmt.Errorf("vCenter %s: listing disks on datastore %s: %w", c.vc.Name, cmp.Or(ds.Name, ds.Ref), classify(err))
 			if ctx.Err() != nil {
 				return err
 			}
 			k.markUnreadable(c.vc.Name, ds.Ref, err)
-			klog.FromContext(ctx).Info("Datastore skipped: its disks cannot be listed", "vcenter", c.vc.Name, "datastore", firstString(ds.Name, ds.Ref), "err", err)
+			klog.FromContext(ctx).Info("Datastore skipped: its disks cannot be listed", "vcenter", c.vc.Name, "datastore", cmp.Or(ds.Name, ds.Ref), "err", err)
 			continue
 		}
 		k.markUnreadable(c.vc.Name, ds.Ref, nil)
@@ -116,7 +117,7 @@ func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only typ
 					if fault.Is(err, &types.NotFound{}) {
 						return nil // deleted meanwhile
 					}
-					err = fmt.Errorf("vCenter %s: reading disk %s on datastore %s: %w", c.vc.Name, id, firstString(ds.Name, ds.Ref), classify(err))
+					err = fmt.Errorf("vCenter %s: reading disk %s on datastore %s: %w", c.vc.Name, id, cmp.Or(ds.Name, ds.Ref), classify(err))
 					k.markUnreadable(c.vc.Name, ds.Ref, err)
 					return nil // this datastore only
 				}
@@ -233,14 +234,4 @@ func (c *cache) datastoreName(ref string) string {
 		}
 	}
 	return ref
-}
-
-// firstString returns the first non-empty string.
-func firstString(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -146,7 +146,11 @@ func (m *Manager) StoragePolicyID(ctx context.Context, vcenter, name string, dat
 // disk's datastore, and registers it as a volume in Cloud Native Storage; or returns the
 // disk that already has the name (in the catalog, or in CNS).
 func (m *Manager) CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID, name string) (Disk, error) {
-	defer m.creating.lock(name)()
+	unlock, err := m.creating.Lock(ctx, name)
+	if err != nil {
+		return Disk{}, fmt.Errorf("%w: waiting for another create of volume %s: %w", ErrUnavailable, name, err)
+	}
+	defer unlock()
 	src, err := m.Disk(ctx, diskID)
 	if err != nil {
 		return Disk{}, err

@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -61,8 +62,4 @@ func TestDiskUsersOnAReplicaThatNeverSawTheAttach(t *testing.T) {
 	}
 }
 
-var errNoUser = errorString("a concurrent DiskUsers did not find the VM")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errNoUser = errors.New("a concurrent DiskUsers did not find the VM")

@@ -46,7 +46,11 @@ var ErrDiskUUIDDisabled = fmt.Errorf("disk.EnableUUID is not TRUE on the VM")
 // (made by another replica or an earlier attempt). Creates of one name in this process
 // run one at a time.
 func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
-	defer m.creating.lock(spec.Name)()
+	unlock, err := m.creating.Lock(ctx, spec.Name)
+	if err != nil {
+		return Disk{}, fmt.Errorf("%w: waiting for another create of volume %s: %w", ErrUnavailable, spec.Name, err)
+	}
+	defer unlock()
 	if d, ok, err := m.DiskByName(ctx, spec.Name); err != nil || ok {
 		return d, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/pkg/keyed"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
 
@@ -26,7 +27,7 @@ type Manager struct {
 	// clusterID is our container cluster in Cloud Native Storage.
 	clusterID string
 	// creating serializes creates per volume name.
-	creating nameLocks
+	creating *keyed.Mutex
 	// records, when set, keeps a record of each create (see CreateRecords).
 	records CreateRecords
 }
@@ -39,7 +40,7 @@ func (m *Manager) SetMemory(f func(ctx context.Context, uuid string) []VMRef) { 
 // NewManager builds sessions and caches for cfg. Nothing connects until Start.
 func NewManager(cfg *config.Config, creds CredentialSource) *Manager {
 	RegisterMetrics()
-	m := &Manager{clusterID: cfg.ClusterID}
+	m := &Manager{clusterID: cfg.ClusterID, creating: keyed.New()}
 	if m.clusterID == "" {
 		m.clusterID = defaultClusterID
 	}
