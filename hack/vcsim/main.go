@@ -62,7 +62,8 @@ func run() error {
 	if err := lockOutAccounts(m, *lockout); err != nil {
 		return fmt.Errorf("-sso-lockout: %w", err)
 	}
-	strict.InstallFCD(m)
+	fcd := strict.InstallFCD(m)
+	strict.InstallCNS(m, fcd)
 	// Before any session exists: each session keeps its own copy of the property collector.
 	visibility := strict.InstallVisibility(m)
 	if *deny != "" {

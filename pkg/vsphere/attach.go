@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25"
@@ -21,18 +22,15 @@ type Attachment struct {
 	Err      error
 }
 
-// AttachDisks attaches First Class Disks to a VM with one ReconfigVM_Task that adds a
-// VirtualDisk per disk, backed by the disk's file and carrying its vDiskId. On vCenter
-// 6.7 and later, adding a device whose backing is an FCD's file attaches that FCD: vCenter
-// records the VM as the disk's consumer, keeps the FCD identity (so DetachDisk, deletion
-// protection and vSphere's own views agree) and refuses to attach a disk a running VM
-// already has open elsewhere (the file is locked). Unlike AttachDisk_Task, one reconfigure
-// can carry many disks, which is what lets pending attaches for one VM share a task.
-// Disks already attached are reported, not added again. Each disk's result is in the
-// map; the error is for failures of the whole batch.
+// AttachDisks attaches volumes to a VM with CnsAttachVolume, all of them in one call:
+// CNS answers per volume, so one failed or locked volume fails only itself, and the
+// batcher retries it alone. CNS picks the SCSI slot (adding none of our own devices), and
+// refuses a volume another VM has with ResourceInUse, which is answered with that VM's
+// name. Disks the VM already has are reported, not attached again. Each disk's result is
+// in the map; the error is for failures of the whole batch.
 func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]Attachment, error) {
 	m.TrackDisks(vm)
-	c, client, cur, err := m.vmDevices(ctx, vm)
+	c, _, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err
 	}
@@ -45,113 +43,130 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		return out, nil
 	}
 	devices := object.VirtualDeviceList(cur.Config.Hardware.Device)
-	spec := types.VirtualMachineConfigSpec{}
-	slots := newSlotAllocator(devices)
-	var added []string
-	known := map[string]Disk{}
+	var pending []string
 	for _, id := range diskIDs {
-		d, err := m.Disk(ctx, id)
-		if err != nil {
-			out[id] = Attachment{Err: err}
+		if disk := findDisk(devices, id, ""); disk != nil {
+			out[id] = Attachment{DiskUUID: formatDiskUUID(diskUUID(disk))}
 			continue
 		}
-		if d.VCenter != vm.VCenter {
-			out[id] = Attachment{Err: fmt.Errorf("%w: disk %s is in vCenter %s, VM %s in vCenter %s", ErrNotFound, id, d.VCenter, vm.Name, vm.VCenter)}
-			continue
-		}
-		if disk := findDisk(devices, d.ID, d.File); disk != nil {
-			out[id] = Attachment{DiskUUID: diskUUID(disk)}
-			continue
-		}
-		ctrlKey, unit, newCtrl, err := slots.next()
-		if err != nil {
-			out[id] = Attachment{Err: fmt.Errorf("VM %s: %w", vm.Name, err)}
-			continue
-		}
-		if newCtrl != nil {
-			spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: newCtrl})
-		}
-		disk := &types.VirtualDisk{
-			VirtualDevice: types.VirtualDevice{
-				Key: slots.newKey(), ControllerKey: ctrlKey, UnitNumber: &unit,
-				Backing: &types.VirtualDiskFlatVer2BackingInfo{
-					VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: d.File},
-					// Independent: VM snapshots and reverts neither capture nor roll back
-					// a volume, which belongs to the cluster, not to the VM.
-					DiskMode: string(types.VirtualDiskModeIndependent_persistent),
-				},
-			},
-			CapacityInKB: d.CapacityMiB * 1024,
-			VDiskId:      &types.ID{Id: d.ID},
-		}
-		spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: disk})
-		added = append(added, id)
-		known[id] = d
+		pending = append(pending, id)
 	}
-	if len(added) == 0 {
+	if len(pending) == 0 {
 		return out, nil
 	}
-	log := klog.FromContext(ctx).WithValues("vcenter", vm.VCenter, "vm", vm.Name, "vmRef", vm.Ref)
-	if err := reconfigure(ctx, client, vm, spec); err != nil {
-		for _, id := range added {
-			out[id] = Attachment{Err: err}
-		}
-		return out, nil
-	}
-	_, _, after, err := m.vmDevicesOf(ctx, c, vm)
+	res, err := m.cnsBatch(ctx, c, vm, pending, true)
 	if err != nil {
 		return nil, err
 	}
-	devices = object.VirtualDeviceList(after.Config.Hardware.Device)
-	for _, id := range added {
-		d := known[id]
-		disk := findDisk(devices, d.ID, d.File)
-		if disk == nil {
-			out[id] = Attachment{Err: fmt.Errorf("%w: VM %s reconfigured, but disk %s is not among its devices", ErrUnavailable, vm.Name, id)}
-			continue
+	var readDevices []string // answered without a disk UUID, or in use: the VM's devices decide
+	var attached []string
+	for _, id := range pending {
+		r := res[id]
+		switch {
+		case r.fault == nil && r.diskUUID != "":
+			out[id] = Attachment{DiskUUID: formatDiskUUID(r.diskUUID)}
+			attached = append(attached, id)
+		case r.fault == nil, fault.Is(r.fault, &types.ResourceInUse{}):
+			readDevices = append(readDevices, id)
+		default:
+			out[id] = Attachment{Err: fmt.Errorf("vCenter %s: attaching volume %s to VM %s (%s): %w", vm.VCenter, id, vm.Name, vm.Ref, classify(r.fault))}
 		}
-		out[id] = Attachment{DiskUUID: diskUUID(disk)}
 	}
-	log.Info("Attached disks", "disks", added)
+	if len(readDevices) > 0 {
+		_, _, after, err := m.vmDevicesOf(ctx, c, vm)
+		if err != nil {
+			return nil, err
+		}
+		devices = object.VirtualDeviceList(after.Config.Hardware.Device)
+		for _, id := range readDevices {
+			if disk := findDisk(devices, id, ""); disk != nil {
+				out[id] = Attachment{DiskUUID: formatDiskUUID(diskUUID(disk))}
+				attached = append(attached, id)
+				continue
+			}
+			out[id] = Attachment{Err: m.inUseError(ctx, c, vm, id, res[id].fault)}
+		}
+	}
+	if len(attached) > 0 {
+		klog.FromContext(ctx).Info("Attached disks", "vcenter", vm.VCenter, "vm", vm.Name, "vmRef", vm.Ref, "disks", attached)
+	}
 	return out, nil
 }
 
-// DetachDisks removes the disks' devices from the VM with one reconfigure, keeping the
-// files. A disk the VM does not have is already detached: success.
+// inUseError explains why a volume did not attach to vm: the VM vCenter says has it, or
+// the fault as it came.
+func (m *Manager) inUseError(ctx context.Context, c *cache, vm VM, id string, f error) error {
+	if f == nil || !fault.Is(f, &types.ResourceInUse{}) {
+		return fmt.Errorf("%w: vCenter %s: volume %s attached to VM %s (%s), but the VM has no disk for it", ErrUnavailable, vm.VCenter, id, vm.Name, vm.Ref)
+	}
+	d, ok := m.catalog.get(id)
+	if !ok {
+		d = Disk{ID: id, VCenter: c.vc.Name}
+	}
+	users, err := m.DiskUsers(ctx, d)
+	names := make([]string, 0, len(users))
+	for _, u := range users {
+		names = append(names, u.Name+" ("+u.Ref+")")
+	}
+	if err != nil || len(names) == 0 {
+		return fmt.Errorf("%w: vCenter %s: volume %s is in use elsewhere, it cannot attach to VM %s: %v", ErrInUse, vm.VCenter, id, vm.Name, f)
+	}
+	return fmt.Errorf("%w: vCenter %s: volume %s is attached to VM %s; it must be detached before it can attach to VM %s", ErrInUse, vm.VCenter, id, strings.Join(names, ", "), vm.Name)
+}
+
+// DetachDisks detaches volumes from the VM with CnsDetachVolume, all in one call, keeping
+// their disks. A volume the VM does not have (in vCenter's answer now) is already
+// detached: success.
 func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]error, error) {
 	m.TrackDisks(vm)
-	_, client, cur, err := m.vmDevices(ctx, vm)
+	c, _, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err
 	}
 	devices := object.VirtualDeviceList(cur.Config.Hardware.Device)
 	out := map[string]error{}
-	spec := types.VirtualMachineConfigSpec{}
-	var removed []string
+	var pending []string
 	for _, id := range diskIDs {
-		file := ""
-		if d, ok := m.catalog.get(id); ok {
-			file = d.File
-		}
-		disk := findDisk(devices, id, file)
 		out[id] = nil
-		if disk == nil {
-			continue
+		if findDisk(devices, id, "") != nil {
+			pending = append(pending, id)
 		}
-		// No FileOperation: the device goes, the disk file stays.
-		spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationRemove, Device: disk})
-		removed = append(removed, id)
 	}
-	if len(removed) == 0 {
+	if len(pending) == 0 {
 		return out, nil
 	}
-	if err := reconfigure(ctx, client, vm, spec); err != nil {
-		for _, id := range removed {
-			out[id] = err
-		}
-		return out, nil
+	res, err := m.cnsBatch(ctx, c, vm, pending, false)
+	if err != nil {
+		return nil, err
 	}
-	klog.FromContext(ctx).Info("Detached disks", "vcenter", vm.VCenter, "vm", vm.Name, "vmRef", vm.Ref, "disks", removed)
+	var check, detached []string
+	for _, id := range pending {
+		switch f := res[id].fault; {
+		case f == nil:
+			detached = append(detached, id)
+		case fault.Is(f, &types.NotFound{}):
+			check = append(check, id)
+		default:
+			out[id] = fmt.Errorf("vCenter %s: detaching volume %s from VM %s (%s): %w", vm.VCenter, id, vm.Name, vm.Ref, classify(f))
+		}
+	}
+	if len(check) > 0 { // NotFound: detached only if the VM has no disk for it now
+		_, _, after, err := m.vmDevicesOf(ctx, c, vm)
+		if err != nil {
+			return nil, err
+		}
+		devices = object.VirtualDeviceList(after.Config.Hardware.Device)
+		for _, id := range check {
+			if findDisk(devices, id, "") != nil {
+				out[id] = fmt.Errorf("%w: vCenter %s: detaching volume %s from VM %s: CNS answered not found, yet the VM has the disk", ErrUnavailable, vm.VCenter, id, vm.Name)
+				continue
+			}
+			detached = append(detached, id)
+		}
+	}
+	if len(detached) > 0 {
+		klog.FromContext(ctx).Info("Detached disks", "vcenter", vm.VCenter, "vm", vm.Name, "vmRef", vm.Ref, "disks", detached)
+	}
 	return out, nil
 }
 
@@ -182,18 +197,6 @@ func (m *Manager) vmDevicesOf(ctx context.Context, c *cache, vm VM) (*cache, *vi
 	return c, client, out, nil
 }
 
-func reconfigure(ctx context.Context, client *vim25.Client, vm VM, spec types.VirtualMachineConfigSpec) error {
-	obj := object.NewVirtualMachine(client, types.ManagedObjectReference{Type: "VirtualMachine", Value: vm.Ref})
-	task, err := obj.Reconfigure(ctx, spec)
-	if err == nil {
-		_, err = task.WaitForResult(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("vCenter %s: reconfiguring VM %s (%s): %w", vm.VCenter, vm.Name, vm.Ref, classify(err))
-	}
-	return nil
-}
-
 func diskUUIDEnabled(cfg *types.VirtualMachineConfigInfo) bool {
 	for _, o := range cfg.ExtraConfig {
 		if ov := o.GetOptionValue(); strings.EqualFold(ov.Key, "disk.EnableUUID") {
@@ -219,6 +222,12 @@ func findDisk(devices object.VirtualDeviceList, id, file string) *types.VirtualD
 		}
 	}
 	return nil
+}
+
+// formatDiskUUID writes a disk UUID as CNS answers it and the node looks it up: lower
+// case, no dashes or spaces (upstream's FormatDiskUUID).
+func formatDiskUUID(u string) string {
+	return strings.ToLower(strings.NewReplacer("-", "", " ", "").Replace(u))
 }
 
 func diskUUID(disk *types.VirtualDisk) string {

@@ -145,6 +145,26 @@ func (m *Manager) cnsDelete(ctx context.Context, c *cache, id string) (registere
 	return true, nil
 }
 
+// cnsExtend grows a volume with CnsExtendVolume. registered is false when CNS does not
+// know the volume.
+func (m *Manager) cnsExtend(ctx context.Context, c *cache, id string, newMiB int64) (registered bool, err error) {
+	cc, _, err := m.cnsFor(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	task, err := cc.ExtendVolume(ctx, []cnstypes.CnsVolumeExtendSpec{{VolumeId: cnstypes.CnsVolumeId{Id: id}, CapacityInMb: newMiB}})
+	if err == nil {
+		_, err = cnsResult(ctx, task)
+	}
+	switch {
+	case isNotFound(err) || fault.Is(err, &cnstypes.CnsNotRegisteredFault{}):
+		return false, nil
+	case err != nil:
+		return true, fmt.Errorf("vCenter %s: extending volume %s to %d MiB: %w", c.vc.Name, id, newMiB, classify(err))
+	}
+	return true, nil
+}
+
 // cnsImport registers an existing disk as a volume of our cluster (CnsCreateVolume with
 // its ID as the backing disk, as upstream imports static volumes); a disk CNS knows
 // already is success.

@@ -122,9 +122,14 @@ func (m *Manager) Disk(ctx context.Context, id string) (Disk, error) {
 		return Disk{}, err
 	}
 	if d, ok := m.catalog.get(id); ok {
-		return m.retrieveDisk(ctx, d)
+		nd, err := m.retrieveDisk(ctx, d)
+		if !isNotFound(err) {
+			return nd, err
+		}
+		// Not where it was: storage vMotion or Storage DRS may have moved it to another
+		// datastore. Only a fresh listing of every datastore can tell it is gone.
 	}
-	// Not known: maybe made by another replica or imported by an administrator.
+	// Not known: maybe made by another replica, imported by an administrator, or moved.
 	if err := m.catalog.reload(ctx, m); err != nil {
 		return Disk{}, err
 	}
@@ -216,7 +221,9 @@ func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
 	return nil
 }
 
-// ExtendDisk grows a disk to newMiB; a disk that is already that large is left alone.
+// ExtendDisk grows a disk to newMiB with CnsExtendVolume (by ID: wherever storage vMotion
+// put it); a disk that is already that large is left alone. A disk CNS does not know is
+// registered first.
 func (m *Manager) ExtendDisk(ctx context.Context, id string, newMiB int64) (Disk, error) {
 	d, err := m.Disk(ctx, id)
 	if err != nil {
@@ -225,13 +232,20 @@ func (m *Manager) ExtendDisk(ctx context.Context, id string, newMiB int64) (Disk
 	if d.CapacityMiB >= newMiB {
 		return d, nil
 	}
-	err = m.diskTask(ctx, d, "extending", func(om vslmObjectManager) (*object.Task, error) {
-		return om.ExtendDisk(ctx, dsRef(d.DatastoreRef), d.ID, newMiB)
-	})
+	c, err := m.cacheFor(d.VCenter)
 	if err != nil {
 		return Disk{}, err
 	}
-	return m.retrieveDisk(ctx, d)
+	registered, err := m.cnsExtend(ctx, c, d.ID, newMiB)
+	if err == nil && !registered {
+		if err = m.cnsImport(ctx, c, d.ID, d.Name); err == nil {
+			_, err = m.cnsExtend(ctx, c, d.ID, newMiB)
+		}
+	}
+	if err != nil {
+		return Disk{}, err
+	}
+	return m.Disk(ctx, id)
 }
 
 // diskTask runs one vslm task against the vCenter of d and waits for it.

@@ -90,7 +90,7 @@ func TestCreateDiskIsIdempotentByName(t *testing.T) {
 	}
 }
 
-func TestAttachDetachByReconfigure(t *testing.T) {
+func TestAttachDetachThroughCNS(t *testing.T) {
 	env, ds := diskEnv(t)
 	ctx := context.Background()
 	vm, err := env.mgr.FindNodeVM(ctx, NodeQuery{Name: "DC0_H0_VM0"})

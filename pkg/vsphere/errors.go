@@ -30,6 +30,8 @@ var (
 	ErrNoMatch = errors.New("no matching VM in the inventory")
 	// ErrAmbiguous: more than one object matches, so no single answer is safe.
 	ErrAmbiguous = errors.New("ambiguous")
+	// ErrInUse: vCenter refused because another VM uses the disk; the error names it.
+	ErrInUse = errors.New("in use by another VM")
 	// ErrCertificate: the vCenter certificate is not trusted by the configuration.
 	ErrCertificate = errors.New("vCenter certificate not trusted")
 )
@@ -43,7 +45,7 @@ func classify(err error) error {
 	var sentinel error
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUnavailable), errors.Is(err, ErrUnauthorized),
-		errors.Is(err, ErrPermission), errors.Is(err, ErrAmbiguous), errors.Is(err, ErrCertificate):
+		errors.Is(err, ErrPermission), errors.Is(err, ErrAmbiguous), errors.Is(err, ErrCertificate), errors.Is(err, ErrInUse):
 		return err
 	case soap.IsCertificateUntrusted(err):
 		sentinel = ErrCertificate

@@ -31,6 +31,8 @@ type simEnv struct {
 	cfg    *config.Config
 	// fcd switches the strict world's First Class Disk behaviours (inaccessible datastores).
 	fcd *strict.FCD
+	// cns switches the strict world's CNS behaviours (lock stalls, batch limits).
+	cns *strict.CNS
 }
 
 func startSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *simEnv {
@@ -46,6 +48,7 @@ func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 	t.Helper()
 	t.Cleanup(model.Remove)
 	fcd := strict.InstallFCD(model) // the strict world by default
+	cns := strict.InstallCNS(model, fcd)
 	model.Service.TLS = new(tls.Config)
 	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator), CNS (cns/simulator)
 	s := model.Service.NewServer()
@@ -67,7 +70,7 @@ func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	mgr.Start(ctx)
-	env := &simEnv{model: model, server: s, mgr: mgr, cfg: cfg, fcd: fcd}
+	env := &simEnv{model: model, server: s, mgr: mgr, cfg: cfg, fcd: fcd, cns: cns}
 	env.waitSynced(t)
 	return env
 }

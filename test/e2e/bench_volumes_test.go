@@ -13,7 +13,7 @@ import (
 // BENCH_CLAIMS (default 100) claims made one after another (target p50 1 s or less), BENCH
 // create_vcenter_requests_per_volume (every request cloud-controller sent while they were
 // provisioned, over the claims), then 16 of those volumes attached to one VM at once while
-// the simulator makes every reconfigure task take 1 s: BENCH attach_16_one_vm_seconds
+// the simulator makes every CNS attach task take 1 s: BENCH attach_16_one_vm_seconds
 // (target 3 s or less; one at a time would take 16 s) and BENCH attach_tasks_16_one_vm.
 func TestBenchVolumes(t *testing.T) {
 	benchEnabled(t)
@@ -45,8 +45,8 @@ func TestBenchVolumes(t *testing.T) {
 	bench("create_vcenter_requests_per_volume", float64(requests)/float64(n), "requests")
 	t.Logf("%d claims: bound p50 %s, p99 %s; %d vCenter requests:\n%s", n, p50, p99, requests, w.proxy.Summary())
 
-	// 16 attaches to one VM at once, each reconfigure taking 1 s.
-	if err := w.sim.SetTaskDelay(ctx, "ReconfigVm", time.Second); err != nil {
+	// 16 attaches to one VM at once, each CNS attach task taking 1 s.
+	if err := w.sim.SetTaskDelay(ctx, "CnsAttachVolume", time.Second); err != nil {
 		t.Fatal(err)
 	}
 	w.proxy.Reset()
@@ -69,8 +69,8 @@ func TestBenchVolumes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	took := time.Since(start)
-	tasks := w.proxy.Count("SOAP ReconfigVM_Task")
+	tasks := w.proxy.Count("SOAP CnsAttachVolume")
 	bench("attach_16_one_vm_seconds", took.Seconds(), "s")
 	bench("attach_tasks_16_one_vm", float64(tasks), "tasks")
-	t.Logf("16 attaches to worker-0 in %s with %d reconfigure tasks of 1 s each", took.Round(10*time.Millisecond), tasks)
+	t.Logf("16 attaches to worker-0 in %s with %d CnsAttachVolume tasks of 1 s each", took.Round(10*time.Millisecond), tasks)
 }

@@ -57,7 +57,7 @@ func (f matrixFault) clear(t *testing.T, w *faultWorld) {
 var shortFaults = append([]matrixFault{
 	proxyFault(framework.Fault{Kind: framework.FaultRefuse}),
 	proxyFault(framework.Fault{Kind: framework.FaultSystemError}),
-	proxyFault(framework.Fault{Kind: framework.FaultNoPermission, Methods: []string{"ReconfigVM_Task", "CreateDisk_Task", "DeleteVStorageObject_Task"}}),
+	proxyFault(framework.Fault{Kind: framework.FaultNoPermission, Methods: []string{"CnsAttachVolume", "CnsDetachVolume", "CnsCreateVolume", "CnsDeleteVolume"}}),
 }, vcenterBehaviours...)
 
 var fullFaults = append(append([]matrixFault(nil), shortFaults...),

@@ -70,7 +70,7 @@ func StartCountingProxy(dir string, target *url.URL, caFile string) (*CountingPr
 
 func (p *CountingProxy) count(r *http.Request, body []byte) string {
 	key, method := "REST "+r.Method+" "+r.URL.Path, "REST"
-	if r.URL.Path == "/sdk" {
+	if r.URL.Path == "/sdk" || r.URL.Path == "/vsanHealth" || r.URL.Path == "/pbm" { // SOAP: vim25, CNS, SPBM
 		method = soapMethod(body)
 		key = "SOAP " + method
 	}

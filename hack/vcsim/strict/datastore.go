@@ -14,6 +14,8 @@ type FCD struct {
 	m            *simulator.Model
 	mu           sync.Mutex
 	inaccessible map[types.ManagedObjectReference]bool
+	// relocated tells CNS that a disk moved to another datastore (InstallCNS sets it).
+	relocated func(ctx *simulator.Context, id string, from, to types.ManagedObjectReference, dst *simulator.Datastore)
 }
 
 // SetDatastoreInaccessible makes a datastore inaccessible (all paths down) or accessible

@@ -32,7 +32,7 @@ func grpcError(err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, vsphere.ErrDiskUUIDDisabled):
 		code = codes.FailedPrecondition
-	case errors.Is(err, vsphere.ErrAmbiguous):
+	case errors.Is(err, vsphere.ErrAmbiguous), errors.Is(err, vsphere.ErrInUse):
 		code = codes.FailedPrecondition
 	}
 	return status.Error(code, err.Error())

@@ -1,0 +1,104 @@
+package strict
+
+import (
+	"fmt"
+
+	cnsmethods "github.com/vmware/govmomi/cns/methods"
+	cnstypes "github.com/vmware/govmomi/cns/types"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// inUse is vCenter's refusal to delete a disk a VM has: ResourceInUse naming the VM.
+func inUse(vctx *simulator.Context, id string) (string, types.BaseMethodFault) {
+	for _, h := range holders(vctx, id) {
+		name := vmName(vctx, h)
+		return fmt.Sprintf("The disk %s is in use by VM %s", id, name), &types.ResourceInUse{Type: "VirtualMachine", Name: name}
+	}
+	return "", nil
+}
+
+// withSnapshots is the refusal of a delete or extend of a disk that has snapshots.
+func withSnapshots(obj *simulator.VStorageObject) (string, types.BaseMethodFault) {
+	if obj == nil || len(obj.Snapshots) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("The disk %s has %d snapshots; delete them first", obj.Config.Id.Id, len(obj.Snapshots)), &types.InvalidState{}
+}
+
+// refusedTask answers a CNS call on one volume with a per-volume fault.
+func refusedTask(m *cnsManager, vctx *simulator.Context, name string, id cnstypes.CnsVolumeId, msg string, f types.BaseMethodFault) types.ManagedObjectReference {
+	task := simulator.CreateTask(m, name, func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		r := volumeFault(id, msg, f)
+		return &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{&r}}, nil
+	})
+	return task.Run(vctx)
+}
+
+// CnsDeleteVolume refuses to delete a volume a VM has, or one with snapshots.
+func (m *cnsManager) CnsDeleteVolume(ctx *simulator.Context, req *cnstypes.CnsDeleteVolume) soap.HasFault {
+	vctx := ctx.For(vim25.Path)
+	if len(req.VolumeIds) == 1 {
+		id := req.VolumeIds[0]
+		msg, f := inUse(vctx, id.Id)
+		if f == nil {
+			_, obj := fcdOf(vctx, id.Id)
+			msg, f = withSnapshots(obj)
+		}
+		if f != nil {
+			return &cnsmethods.CnsDeleteVolumeBody{Res: &cnstypes.CnsDeleteVolumeResponse{Returnval: refusedTask(m, vctx, "CnsDeleteVolume", id, msg, f)}}
+		}
+	}
+	return m.CnsVolumeManager.CnsDeleteVolume(ctx, req)
+}
+
+// CnsExtendVolume refuses a volume with snapshots and grows the disk itself as well as
+// CNS's record of it (the simulator changes only the record).
+func (m *cnsManager) CnsExtendVolume(ctx *simulator.Context, req *cnstypes.CnsExtendVolume) soap.HasFault {
+	vctx := ctx.For(vim25.Path)
+	if len(req.ExtendSpecs) == 1 {
+		spec := req.ExtendSpecs[0]
+		ds, obj := fcdOf(vctx, spec.VolumeId.Id)
+		if msg, f := withSnapshots(obj); f != nil {
+			return &cnsmethods.CnsExtendVolumeBody{Res: &cnstypes.CnsExtendVolumeResponse{Returnval: refusedTask(m, vctx, "CnsExtendVolume", spec.VolumeId, msg, f)}}
+		}
+		if obj != nil {
+			vsom := vctx.Map.VStorageObjectManager()
+			body, ok := vsom.ExtendDiskTask(vctx, &types.ExtendDisk_Task{This: vsom.Self, Id: types.ID{Id: spec.VolumeId.Id}, Datastore: ds, NewCapacityInMB: spec.CapacityInMb}).(*methods.ExtendDisk_TaskBody)
+			if ok && body.Res != nil {
+				if t, ok := vctx.Map.Get(body.Res.Returnval).(*simulator.Task); ok {
+					t.Wait()
+				}
+			}
+		}
+	}
+	return m.CnsVolumeManager.CnsExtendVolume(ctx, req)
+}
+
+// DeleteVStorageObjectTask refuses, as CnsDeleteVolume does, a disk a VM has or one with
+// snapshots.
+func (m *fcdManager) DeleteVStorageObjectTask(ctx *simulator.Context, req *types.DeleteVStorageObject_Task) soap.HasFault {
+	_, f := inUse(ctx, req.Id.Id)
+	if f == nil {
+		_, obj := fcdOf(ctx, req.Id.Id)
+		_, f = withSnapshots(obj)
+	}
+	if f != nil {
+		task := simulator.CreateTask(m, "deleteDisk", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) { return nil, f })
+		return &methods.DeleteVStorageObject_TaskBody{Res: &types.DeleteVStorageObject_TaskResponse{Returnval: task.Run(ctx)}}
+	}
+	return m.VcenterVStorageObjectManager.DeleteVStorageObjectTask(ctx, req)
+}
+
+// ExtendDiskTask refuses a disk with snapshots.
+func (m *fcdManager) ExtendDiskTask(ctx *simulator.Context, req *types.ExtendDisk_Task) soap.HasFault {
+	_, obj := fcdOf(ctx, req.Id.Id)
+	if _, f := withSnapshots(obj); f != nil {
+		task := simulator.CreateTask(m, "extendDisk", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) { return nil, f })
+		return &methods.ExtendDisk_TaskBody{Res: &types.ExtendDisk_TaskResponse{Returnval: task.Run(ctx)}}
+	}
+	return m.VcenterVStorageObjectManager.ExtendDiskTask(ctx, req)
+}
