@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
@@ -28,6 +30,8 @@ type Inventory struct {
 	Clusters int `json:"clusters"`
 	// Hosts is the number of hosts per cluster (default 2).
 	Hosts int `json:"hosts"`
+	// Datastores is the number of datastores every host mounts (default 1): LocalDS_0, ...
+	Datastores int `json:"datastores,omitempty"`
 	// VMs are created in order.
 	VMs []VM `json:"vms"`
 	// Generate appends Count more VMs with derived names, UUIDs and addresses.
@@ -127,6 +131,9 @@ func model(inv *Inventory) *simulator.Model {
 	m.Datacenter = inv.Datacenters
 	m.Cluster = inv.Clusters
 	m.ClusterHost = inv.Hosts
+	if inv.Datastores > 0 {
+		m.Datastore = inv.Datastores
+	}
 	m.Host = 0
 	m.Machine = 0
 	m.Autostart = false
@@ -183,10 +190,13 @@ func createVM(ctx context.Context, m *simulator.Model, c *vim25.Client, finder *
 	if err != nil {
 		return err
 	}
-	ds, err := finder.DefaultDatastore(ctx)
+	// VM files go on the first datastore (LocalDS_0), whichever number there are.
+	dss, err := finder.DatastoreList(ctx, "*")
 	if err != nil {
 		return err
 	}
+	slices.SortFunc(dss, func(a, b *object.Datastore) int { return strings.Compare(a.Name(), b.Name()) })
+	ds := dss[0]
 	spec := types.VirtualMachineConfigSpec{
 		Name: vm.Name, Uuid: vm.UUID, GuestId: orDefault(vm.GuestID, "ubuntu64Guest"),
 		NumCPUs: max(vm.CPUs, 2), MemoryMB: max(vm.MemoryMB, 4096),

@@ -76,6 +76,7 @@ func run() error {
 	m.Service.Handle("/vcsim/host-maintenance", controlHandler(m))
 	m.Service.Handle("/vcsim/vm", visibilityHandler(visibility))
 	m.Service.Handle("/vcsim/task-delay", http.HandlerFunc(taskDelayHandler))
+	m.Service.Handle("/vcsim/datastore", datastoreHandler(fcd))
 	defer s.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -140,7 +140,7 @@ func TestFaultMatrix(t *testing.T) {
 // worker-0, bystander and extra, cloud-controller (node, service and CSI controllers)
 // through the proxy, the CSI sidecars, kube-controller-manager's PV controllers, an
 // observer straight to the simulator, and the Nodes worker-0 and bystander.
-func startFaultWorld(t *testing.T, name string, extra []string) *faultWorld {
+func startFaultWorld(t *testing.T, name string, extra []string, tune ...func(*framework.SimInventory)) *faultWorld {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the volume stack's node side needs root")
@@ -152,6 +152,9 @@ func startFaultWorld(t *testing.T, name string, extra []string) *faultWorld {
 	}}
 	for _, n := range append([]string{"worker-0", "worker-1", "bystander"}, extra...) {
 		inv.VMs = append(inv.VMs, framework.SimVM{Name: n, UUID: framework.TestUUID(n), Hostname: n, IPs: []string{"10.9.0." + fmt.Sprint(len(inv.VMs)+10)}})
+	}
+	for _, f := range tune {
+		f(inv)
 	}
 	dir, cp, sim := startWorld(t, name, inv)
 	if err := os.MkdirAll(filepath.Join(dir, "proxy"), 0o755); err != nil {

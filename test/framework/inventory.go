@@ -38,6 +38,7 @@ type SimInventory struct {
 	Datacenters int      `json:"datacenters"`
 	Clusters    int      `json:"clusters"`
 	Hosts       int      `json:"hosts"`
+	Datastores  int      `json:"datastores,omitempty"` // LocalDS_0, ... on every host (default 1)
 	VMs         []SimVM  `json:"vms"`
 	Tags        []SimTag `json:"tags,omitempty"`
 }

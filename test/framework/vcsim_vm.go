@@ -51,6 +51,12 @@ func (s *Simulator) SetTaskDelay(ctx context.Context, name string, d time.Durati
 	return s.control(ctx, "/vcsim/task-delay", url.Values{"name": {name}, "delay": {d.String()}})
 }
 
+// SetDatastoreInaccessible makes a datastore inaccessible (all paths down: First Class Disk
+// and CNS calls on it fail) or accessible again.
+func (s *Simulator) SetDatastoreInaccessible(ctx context.Context, name string, on bool) error {
+	return s.control(ctx, "/vcsim/datastore", url.Values{"name": {name}, "inaccessible": {strconv.FormatBool(on)}})
+}
+
 // control POSTs to one of hack/vcsim's control endpoints.
 func (s *Simulator) control(ctx context.Context, path string, q url.Values) error {
 	_, err := s.controlBody(ctx, path, q)

@@ -102,3 +102,17 @@ func (m *fcdManager) ExtendDiskTask(ctx *simulator.Context, req *types.ExtendDis
 	}
 	return m.VcenterVStorageObjectManager.ExtendDiskTask(ctx, req)
 }
+
+// CnsCreateVolume fails a volume whose datastore is inaccessible (the simulator creates
+// it there).
+func (m *cnsManager) CnsCreateVolume(ctx *simulator.Context, req *cnstypes.CnsCreateVolume) soap.HasFault {
+	if len(req.CreateSpecs) == 1 && len(req.CreateSpecs[0].Datastores) > 0 && m.s.fcd != nil {
+		if f := m.s.fcd.refused(req.CreateSpecs[0].Datastores[0]); f != nil {
+			vctx := ctx.For(vim25.Path)
+			return &cnsmethods.CnsCreateVolumeBody{Res: &cnstypes.CnsCreateVolumeResponse{
+				Returnval: refusedTask(m, vctx, "CnsCreateVolume", cnstypes.CnsVolumeId{}, "datastore inaccessible", f),
+			}}
+		}
+	}
+	return m.CnsVolumeManager.CnsCreateVolume(ctx, req)
+}

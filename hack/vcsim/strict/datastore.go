@@ -1,6 +1,7 @@
 package strict
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -26,8 +27,22 @@ func (f *FCD) SetDatastoreInaccessible(ref types.ManagedObjectReference, on bool
 	f.inaccessible[ref] = on
 	f.mu.Unlock()
 	if ds, ok := f.m.Map().Get(ref).(*simulator.Datastore); ok {
-		ds.Summary.Accessible = !on
+		ctx := f.m.Service.Context
+		ctx.WithLock(ds, func() {
+			ctx.Map.Update(ctx, ds, []types.PropertyChange{{Name: "summary.accessible", Val: !on}})
+		})
 	}
+}
+
+// SetDatastoreInaccessibleByName is SetDatastoreInaccessible for a datastore's name.
+func (f *FCD) SetDatastoreInaccessibleByName(name string, on bool) error {
+	for _, e := range f.m.Map().All("Datastore") {
+		if ds, ok := e.(*simulator.Datastore); ok && ds.Name == name {
+			f.SetDatastoreInaccessible(ds.Self, on)
+			return nil
+		}
+	}
+	return fmt.Errorf("no datastore named %q", name)
 }
 
 func (f *FCD) refused(ds types.ManagedObjectReference) types.BaseMethodFault {
