@@ -32,6 +32,7 @@ type csiOptions struct {
 	DeleteOrphansAfter time.Duration
 	MaxSnapshots       int
 	Namespace          string
+	MetadataSyncPeriod time.Duration
 }
 
 func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
@@ -44,6 +45,9 @@ func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
 		"(at least 1h); 0, the default, only reports. Turn on only if no other cluster makes pvc-* disks on these datastores")
 	fs.StringVar(&o.Namespace, "csi-namespace", "", "where the CSI service keeps a VolumeOperation record of each volume create; "+
 		"empty: cloud-controller's own namespace (its ServiceAccount's), or vsphere-cloud-system outside a Pod")
+	fs.DurationVar(&o.MetadataSyncPeriod, "csi-metadata-sync-period", 30*time.Minute, "how often the "+metadataControllerName+
+		" controller compares every volume's PV, claim and Pods in vCenter's Cloud Native Storage with the cluster and repairs drift "+
+		"(changes are also pushed as they happen)")
 	fs.IntVar(&o.MaxSnapshots, "csi-max-snapshots-per-volume", volctrl.DefaultMaxSnapshotsPerVolume, "the most snapshots one volume may have "+
 		"(1 to 32, vSphere's limit per disk); a CreateSnapshot beyond it is refused with FailedPrecondition")
 }
@@ -51,6 +55,9 @@ func (o *csiOptions) addFlags(fss *cliflag.NamedFlagSets) {
 func (o *csiOptions) validate() error {
 	if o.OrphanPeriod < time.Minute {
 		return fmt.Errorf("--csi-orphan-check-period: %s is below 1m", o.OrphanPeriod)
+	}
+	if o.MetadataSyncPeriod < time.Minute {
+		return fmt.Errorf("--csi-metadata-sync-period: %s is below 1m", o.MetadataSyncPeriod)
 	}
 	if o.MaxSnapshots < 1 || o.MaxSnapshots > 32 {
 		return fmt.Errorf("--csi-max-snapshots-per-volume: %d is not between 1 and 32", o.MaxSnapshots)

@@ -114,5 +114,9 @@ func controllerInitializers(csiOpts *csiOptions) map[string]app.ControllerInitFu
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-orphan-disks"},
 		Constructor: startOrphans(csiOpts),
 	}
+	out[metadataControllerName] = app.ControllerInitFuncConstructor{
+		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-volume-metadata"},
+		Constructor: startMetadata(csiOpts),
+	}
 	return out
 }

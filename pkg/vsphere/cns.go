@@ -115,6 +115,9 @@ func (m *Manager) cnsSubmitCreate(ctx context.Context, c *cache, spec DiskSpec) 
 			CnsBackingObjectDetails: cnstypes.CnsBackingObjectDetails{CapacityInMb: spec.CapacityMiB},
 		},
 	}
+	for _, e := range spec.Entities {
+		cs.Metadata.EntityMetadata = append(cs.Metadata.EntityMetadata, m.cnsEntity(e, false))
+	}
 	if spec.ProfileID != "" {
 		cs.Profile = []types.BaseVirtualMachineProfileSpec{&types.VirtualMachineDefinedProfileSpec{ProfileId: spec.ProfileID}}
 	}

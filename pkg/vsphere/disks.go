@@ -35,6 +35,9 @@ type DiskSpec struct {
 	CapacityMiB int64
 	// ProfileID is an SPBM storage policy ID, empty for the datastore's default.
 	ProfileID string
+	// Entities are recorded on the volume in CNS at create (its PV and claim, when the
+	// provisioner passes them).
+	Entities []VolumeEntity
 }
 
 // ErrDiskUUIDDisabled: the VM lacks disk.EnableUUID=TRUE, so its guest cannot find disks

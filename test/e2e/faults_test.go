@@ -207,7 +207,7 @@ func startFaultWorld(t *testing.T, name string, extra []string, tune ...func(*fr
 // startCCM (re)starts cloud-controller through the proxy, with the CSI service.
 func (w *faultWorld) startCCM(t *testing.T) {
 	ccm, err := framework.StartCloudController(w.cp, "cloud-controller", w.conf, "--csi-endpoint=unix://"+w.sock,
-		"--controllers=cloud-node,cloud-node-lifecycle,service,vsphere-placement", "--node-monitor-period=2s")
+		"--controllers=cloud-node,cloud-node-lifecycle,service,vsphere-placement,vsphere-volume-metadata", "--node-monitor-period=2s")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 	}
 	sock := filepath.Join(dir, "csi", "csi.sock")
 	ccm, err := framework.StartCloudController(cp, "cloud-controller", framework.CloudConfig("127.0.0.1", sim.Port, sim.CAFile, ""),
-		"--csi-endpoint=unix://"+sock)
+		"--csi-endpoint=unix://"+sock, "--controllers=cloud-node,cloud-node-lifecycle,vsphere-volume-metadata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +222,28 @@ func TestVolumes(t *testing.T) {
 		vms, err := w.vc.ConfirmConsumers(ctx, disk, w.vms(t, "vol-node-0"))
 		if err != nil || len(vms) != 1 {
 			t.Fatalf("VM vol-node-0 has the disk: %v, %v", vms, err)
+		}
+	})
+	t.Run("vCenter shows the volume's PV, claim and Pod", func(t *testing.T) {
+		claim, err := w.cp.Client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "data", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pod, err := w.cp.Client.CoreV1().Pods(ns).Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pvE := vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name, Labels: pv.Labels}
+		claimE := vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: "data", Namespace: ns, Labels: claim.Labels, Refers: &pvE}
+		podE := vsphere.VolumeEntity{Type: vsphere.EntityPod, Name: "app", Namespace: ns, Labels: pod.Labels, Refers: &claimE}
+		want := []string{pvE.String(), claimE.String(), podE.String()}
+		slices.Sort(want)
+		var got []string
+		if !framework.WaitFor(30*time.Second, 200*time.Millisecond, func() bool {
+			got = cnsEntities(ctx, w.vc, pv.Spec.CSI.VolumeHandle)
+			return slices.Equal(got, want)
+		}) {
+			t.Fatalf("CNS entities of volume %s = %q, want %q", pv.Spec.CSI.VolumeHandle, got, want)
 		}
 	})
 	if va == nil || !va.Status.Attached {
@@ -451,6 +474,24 @@ func (w *volumeWorld) vms(t *testing.T, name string) []vsphere.VM {
 		t.Fatal(err)
 	}
 	return []vsphere.VM{vm}
+}
+
+// cnsEntities is what CNS records about a volume's PV, claim and Pods, sorted.
+func cnsEntities(ctx context.Context, vc *vsphere.Manager, id string) []string {
+	recs, err := vc.ClusterVolumes(ctx)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, r := range recs {
+		if r.ID == id {
+			for _, e := range r.Entities {
+				out = append(out, e.String())
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func affinityZones(pv *v1.PersistentVolume) []string {

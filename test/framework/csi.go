@@ -43,7 +43,7 @@ func StartSidecars(cp *ControlPlane, socket string) ([]*Supervised, error) {
 		name, bin string
 		extra     []string
 	}{
-		{"csi-provisioner", s.Provisioner, []string{"--feature-gates=Topology=true", "--strict-topology", "--default-fstype=ext4", "--retry-interval-start=1s", "--retry-interval-max=5s"}},
+		{"csi-provisioner", s.Provisioner, []string{"--feature-gates=Topology=true", "--strict-topology", "--default-fstype=ext4", "--extra-create-metadata", "--retry-interval-start=1s", "--retry-interval-max=5s"}},
 		{"csi-attacher", s.Attacher, []string{"--retry-interval-start=1s", "--retry-interval-max=5s", "--worker-threads=50"}}, // workers as manifests/cloud-controller.yaml
 		{"csi-resizer", s.Resizer, []string{"--retry-interval-start=1s", "--retry-interval-max=5s", "--handle-volume-inuse-error=false"}},
 	} {

@@ -164,7 +164,7 @@ func (c *Controller) createDisk(ctx context.Context, name string, p params, size
 		}
 		return vsphere.Disk{}, nil, status.Error(codes.ResourceExhausted, err.Error())
 	}
-	d, err := c.backend.CreateDisk(ctx, vsphere.DiskSpec{Name: name, Datastore: ds, CapacityMiB: size, ProfileID: profile})
+	d, err := c.backend.CreateDisk(ctx, vsphere.DiskSpec{Name: name, Datastore: ds, CapacityMiB: size, ProfileID: profile, Entities: p.entities()})
 	return d, dss, err
 }
 

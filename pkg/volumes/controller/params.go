@@ -24,6 +24,29 @@ type params struct {
 	Datastore    string
 	Policy       string
 	FSType       string
+	// The PV and claim the provisioner creates the volume for (--extra-create-metadata).
+	PVName, ClaimName, ClaimNamespace string
+}
+
+// Keys the provisioner adds with --extra-create-metadata.
+const (
+	paramPVName         = "csi.storage.k8s.io/pv/name"
+	paramClaimName      = "csi.storage.k8s.io/pvc/name"
+	paramClaimNamespace = "csi.storage.k8s.io/pvc/namespace"
+)
+
+// entities are the PV and claim CNS records on the volume at create; the metadata
+// syncer adds labels and Pods later.
+func (p params) entities() []vsphere.VolumeEntity {
+	if p.PVName == "" {
+		return nil
+	}
+	pv := vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: p.PVName}
+	out := []vsphere.VolumeEntity{pv}
+	if p.ClaimName != "" && p.ClaimNamespace != "" {
+		out = append(out, vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: p.ClaimName, Namespace: p.ClaimNamespace, Refers: &pv})
+	}
+	return out
 }
 
 // parseParams reads StorageClass parameters. Keys are matched case-insensitively; the
@@ -41,6 +64,12 @@ func parseParams(in map[string]string) (params, error) {
 			p.Policy = v
 		case strings.ToLower(volumes.ParamFSType), "fstype":
 			p.FSType = strings.ToLower(v)
+		case paramPVName:
+			p.PVName = v
+		case paramClaimName:
+			p.ClaimName = v
+		case paramClaimNamespace:
+			p.ClaimNamespace = v
 		default:
 			if strings.HasPrefix(k, "csi.storage.k8s.io/") {
 				continue

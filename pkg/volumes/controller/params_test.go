@@ -17,7 +17,7 @@ func TestParseParams(t *testing.T) {
 	}{
 		{in: map[string]string{"datastoreURL": "ds:///a/", "csi.storage.k8s.io/fstype": "XFS"}, want: params{DatastoreURL: "ds:///a/", FSType: "xfs"}},
 		{in: map[string]string{"DataStore": "ds1", "storagePolicyName": "gold"}, want: params{Datastore: "ds1", Policy: "gold"}},
-		{in: map[string]string{"csi.storage.k8s.io/pvc/name": "x"}, want: params{}},
+		{in: map[string]string{"csi.storage.k8s.io/pvc/name": "x", "csi.storage.k8s.io/provisioner-secret-name": "s"}, want: params{ClaimName: "x"}},
 		{in: map[string]string{"datastoreUrl ": "x"}, wantErr: `"datastoreUrl "`},
 		{in: map[string]string{"csi.storage.k8s.io/fstype": "btrfs"}, wantErr: "btrfs"},
 		{in: map[string]string{"datastore": "a", "datastoreURL": "b"}, wantErr: "exclusive"},

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	cloudprovider "k8s.io/cloud-provider"
+	"k8s.io/cloud-provider/app"
+	cloudcontrollerconfig "k8s.io/cloud-provider/app/config"
+	genericcontrollermanager "k8s.io/controller-manager/app"
+	"k8s.io/controller-manager/controller"
+
+	"github.com/vsphere-cloud/provider/pkg/provider"
+	"github.com/vsphere-cloud/provider/pkg/volumes/metadata"
+)
+
+// metadataControllerName is the name --controllers uses for the volume metadata sync.
+const metadataControllerName = "vsphere-volume-metadata"
+
+// startMetadata keeps each volume's PV, claim and Pods current in vCenter's Cloud Native
+// Storage. It runs in the leader only, and only with the CSI service.
+func startMetadata(opts *csiOptions) app.InitFuncConstructor {
+	return func(_ app.ControllerInitContext, cfg *cloudcontrollerconfig.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+		return func(ctx context.Context, _ genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
+			c, ok := cloud.(*provider.Cloud)
+			if !ok || opts.Endpoint == "" {
+				return nil, false, nil
+			}
+			backend, ok := c.Inventory().(metadata.Backend)
+			if !ok {
+				return nil, false, fmt.Errorf("%s: the inventory cannot update volume metadata", metadataControllerName)
+			}
+			metadata.RegisterMetrics()
+			core := cfg.SharedInformers.Core().V1()
+			s, err := metadata.New(backend, core.PersistentVolumes(), core.PersistentVolumeClaims(), core.Pods(), opts.MetadataSyncPeriod)
+			if err != nil {
+				return nil, false, fmt.Errorf("%s: %w", metadataControllerName, err)
+			}
+			go s.Run(ctx, 4)
+			return namedController(metadataControllerName), true, nil
+		}
+	}
+}

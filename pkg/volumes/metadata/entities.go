@@ -1,0 +1,72 @@
+// Package metadata keeps what vCenter's Cloud Native Storage shows about each volume
+// current: the PV, the claim bound to it and the Pods that use the claim (names,
+// namespaces, labels), as the upstream vSphere CSI driver's syncer does. Changes are pushed
+// as claims and Pods change; a periodic full sync compares every volume CNS records for
+// the cluster and repairs drift.
+package metadata
+
+import (
+	"slices"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
+)
+
+// desired is the entities CNS should show for a PV: the PV, its bound claim, and the
+// Pods (not finished) that use the claim.
+func desired(pv *v1.PersistentVolume, claim *v1.PersistentVolumeClaim, pods []*v1.Pod) []vsphere.VolumeEntity {
+	pvE := vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name, Labels: pv.Labels}
+	out := []vsphere.VolumeEntity{pvE}
+	if claim == nil {
+		return out
+	}
+	claimE := vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: claim.Name, Namespace: claim.Namespace, Labels: claim.Labels,
+		Refers: &vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name}}
+	out = append(out, claimE)
+	for _, p := range pods {
+		if p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed || p.DeletionTimestamp != nil {
+			continue
+		}
+		out = append(out, vsphere.VolumeEntity{Type: vsphere.EntityPod, Name: p.Name, Namespace: p.Namespace, Labels: p.Labels,
+			Refers: &vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: claim.Name, Namespace: claim.Namespace}})
+	}
+	return out
+}
+
+// fingerprint is a stable form of a set of entities, for comparison.
+func fingerprint(es []vsphere.VolumeEntity) string {
+	s := make([]string, 0, len(es))
+	for _, e := range es {
+		s = append(s, e.String())
+	}
+	slices.Sort(s)
+	return strings.Join(s, "\n")
+}
+
+// stale is the entities of have that want does not have (by key): CNS must drop them.
+func stale(have, want []vsphere.VolumeEntity) []vsphere.VolumeEntity {
+	keep := map[string]bool{}
+	for _, e := range want {
+		keep[e.Key()] = true
+	}
+	var out []vsphere.VolumeEntity
+	for _, e := range have {
+		if !keep[e.Key()] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// claimsOf lists the namespace/name of every claim a Pod mounts.
+func claimsOf(p *v1.Pod) []string {
+	var out []string
+	for _, v := range p.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			out = append(out, p.Namespace+"/"+v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+	return out
+}
