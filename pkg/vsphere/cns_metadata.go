@@ -111,6 +111,7 @@ func (m *Manager) UpdateVolumeMetadata(ctx context.Context, vcenter, id string, 
 // VolumeRecord is what CNS records about one of our cluster's volumes.
 type VolumeRecord struct {
 	ID, Name, VCenter string
+	CapacityMiB       int64
 	Entities          []VolumeEntity
 }
 
@@ -136,6 +137,9 @@ func (m *Manager) ClusterVolumes(ctx context.Context) ([]VolumeRecord, error) {
 			}
 			for _, v := range res.Volumes {
 				r := VolumeRecord{ID: v.VolumeId.Id, Name: v.Name, VCenter: c.vc.Name}
+				if b := v.BackingObjectDetails; b != nil {
+					r.CapacityMiB = b.GetCnsBackingObjectDetails().CapacityInMb
+				}
 				for _, em := range v.Metadata.EntityMetadata {
 					if e, ok := entityFrom(em); ok {
 						r.Entities = append(r.Entities, e)

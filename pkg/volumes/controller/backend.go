@@ -15,6 +15,7 @@ type Backend interface {
 	DiskByName(ctx context.Context, name string) (vsphere.Disk, bool, error)
 	Disk(ctx context.Context, id string) (vsphere.Disk, error)
 	Disks(ctx context.Context, reload bool) ([]vsphere.Disk, error)
+	ClusterVolumes(ctx context.Context) ([]vsphere.VolumeRecord, error)
 	KnownDisk(ctx context.Context, id string) (vsphere.Disk, bool)
 	DeleteDisk(ctx context.Context, id string) error
 	ExtendDisk(ctx context.Context, id string, newMiB int64) (vsphere.Disk, error)

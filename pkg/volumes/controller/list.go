@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -14,27 +16,37 @@ import (
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
-// ListVolumes lists every disk with the nodes it is attached to, in ID order. The token
-// is an offset into that order.
+// ListVolumes lists the cluster's volumes (CNS's record of them), in ID order, with the
+// nodes each is attached to, plus any attached disk CNS does not record for the cluster
+// (one made before CNS was the control path): the attacher reconciles VolumeAttachments
+// with this list, so an attached volume must never be missing. The token is an offset
+// into that order.
 func (c *Controller) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (*csi.ListVolumesResponse, error) {
-	disks, err := c.backend.Disks(ctx, false)
+	recs, err := c.backend.ClusterVolumes(ctx)
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	start, end, next, err := page(len(disks), req.GetStartingToken(), req.GetMaxEntries())
+	attached := c.backend.DiskAttachments(nil)
+	capacity := make(map[string]int64, len(recs))
+	for _, r := range recs {
+		capacity[r.ID] = r.CapacityMiB
+	}
+	for id := range attached {
+		if _, ok := capacity[id]; !ok {
+			d, _ := c.backend.KnownDisk(ctx, id)
+			capacity[id] = d.CapacityMiB
+		}
+	}
+	ids := slices.Sorted(maps.Keys(capacity))
+	start, end, next, err := page(len(ids), req.GetStartingToken(), req.GetMaxEntries())
 	if err != nil {
 		return nil, err
 	}
-	files := map[string]string{}
-	for _, d := range disks {
-		files[d.File] = d.ID
-	}
-	attached := c.backend.DiskAttachments(files)
 	out := &csi.ListVolumesResponse{NextToken: next}
-	for _, d := range disks[start:end] {
+	for _, id := range ids[start:end] {
 		out.Entries = append(out.Entries, &csi.ListVolumesResponse_Entry{
-			Volume: &csi.Volume{VolumeId: d.ID, CapacityBytes: d.CapacityMiB * mib},
-			Status: &csi.ListVolumesResponse_VolumeStatus{PublishedNodeIds: attached[d.ID]},
+			Volume: &csi.Volume{VolumeId: id, CapacityBytes: capacity[id] * mib},
+			Status: &csi.ListVolumesResponse_VolumeStatus{PublishedNodeIds: attached[id]},
 		})
 	}
 	return out, nil

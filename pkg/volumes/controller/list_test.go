@@ -58,3 +58,41 @@ func TestControllerGetVolumeReportsAMissingDisk(t *testing.T) {
 		t.Errorf("present: %+v, %v", res, err)
 	}
 }
+
+// listBackend: CNS records v1 and v2 for the cluster; the node VMs carry v1 and v3, a disk
+// CNS does not record (made before CNS was the control path).
+type listBackend struct{ Backend }
+
+func (listBackend) ClusterVolumes(context.Context) ([]vsphere.VolumeRecord, error) {
+	return []vsphere.VolumeRecord{{ID: "v2", CapacityMiB: 2}, {ID: "v1", CapacityMiB: 1}}, nil
+}
+func (listBackend) DiskAttachments(map[string]string) map[string][]string {
+	return map[string][]string{"v1": {"node-a"}, "v3": {"node-b"}}
+}
+func (listBackend) KnownDisk(_ context.Context, id string) (vsphere.Disk, bool) {
+	return vsphere.Disk{ID: id, CapacityMiB: 3}, id == "v3"
+}
+
+// ListVolumes lists the cluster's CNS volumes and every attached disk, so that the
+// attacher, which reconciles VolumeAttachments with it, never misses an attached volume.
+func TestListVolumesIncludesAttachedDisksCNSDoesNotRecord(t *testing.T) {
+	c := NewController(listBackend{})
+	ctx := context.Background()
+	var got []string
+	token := ""
+	for {
+		res, err := c.ListVolumes(ctx, &csi.ListVolumesRequest{MaxEntries: 2, StartingToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range res.Entries {
+			got = append(got, fmt.Sprintf("%s:%d:%v", e.Volume.VolumeId, e.Volume.CapacityBytes>>20, e.Status.PublishedNodeIds))
+		}
+		if token = res.NextToken; token == "" {
+			break
+		}
+	}
+	if want := "v1:1:[node-a] v2:2:[] v3:3:[node-b]"; strings.Join(got, " ") != want {
+		t.Fatalf("ListVolumes = %s, want %s", strings.Join(got, " "), want)
+	}
+}

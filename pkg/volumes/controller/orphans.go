@@ -16,8 +16,9 @@ import (
 // new disk has no PV for the seconds between CreateVolume and the provisioner's PV create.
 const MinOrphanGrace = time.Hour
 
-// Orphans reports First Class Disks made for claims (named pvc-*) that no PersistentVolume
-// of this driver refers to, as a log line and the orphan_disks metric. It deletes them only
+// Orphans reports volumes of this cluster in Cloud Native Storage made for claims (named
+// pvc-*) that no PersistentVolume of this driver refers to (another cluster's volumes, and
+// disks no cluster registered, are not ours to judge), as a log line and the orphan_disks metric. It deletes them only
 // when DeleteAfter is set (an operator's opt-in), only after they stayed orphaned, detached
 // and proven so for that long, and never when any answer was uncertain.
 type Orphans struct {
@@ -59,9 +60,17 @@ func (o *Orphans) Check(ctx context.Context) ([]vsphere.Disk, error) {
 	if o.since == nil {
 		o.since = map[string]time.Time{}
 	}
-	disks, err := o.Backend.Disks(ctx, true)
+	recs, err := o.Backend.ClusterVolumes(ctx)
 	if err != nil {
 		return nil, err
+	}
+	disks := make([]vsphere.Disk, 0, len(recs))
+	for _, r := range recs {
+		d, ok := o.Backend.KnownDisk(ctx, r.ID)
+		if !ok {
+			d = vsphere.Disk{ID: r.ID, Name: r.Name, VCenter: r.VCenter, CapacityMiB: r.CapacityMiB}
+		}
+		disks = append(disks, d)
 	}
 	handles, err := o.VolumeHandles(ctx)
 	if err != nil {
@@ -86,6 +95,13 @@ func (o *Orphans) Check(ctx context.Context) ([]vsphere.Disk, error) {
 		if o.DeleteAfter == 0 || now().Sub(first) < o.DeleteAfter {
 			continue
 		}
+		// vCenter's current record of the disk (its datacenter), then of who uses it.
+		cur, err := o.Backend.Disk(ctx, d.ID)
+		if err != nil {
+			log.Info("Orphaned disk kept: it could not be read", "id", d.ID, "err", err)
+			continue
+		}
+		d = cur
 		if vms, err := o.Backend.DiskUsers(ctx, d); err != nil || len(vms) > 0 {
 			log.Info("Orphaned disk kept: it is attached, or attachments are not known", "id", d.ID, "attachedTo", len(vms), "err", err)
 			continue

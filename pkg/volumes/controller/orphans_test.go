@@ -17,7 +17,23 @@ type fakeDisks struct {
 	deleted  []string
 }
 
-func (f *fakeDisks) Disks(context.Context, bool) ([]vsphere.Disk, error) { return f.disks, nil }
+// ClusterVolumes is CNS's record of the cluster's volumes: the fake's disks.
+func (f *fakeDisks) ClusterVolumes(context.Context) ([]vsphere.VolumeRecord, error) {
+	var out []vsphere.VolumeRecord
+	for _, d := range f.disks {
+		out = append(out, vsphere.VolumeRecord{ID: d.ID, Name: d.Name, VCenter: d.VCenter})
+	}
+	return out, nil
+}
+func (f *fakeDisks) KnownDisk(context.Context, string) (vsphere.Disk, bool) { return vsphere.Disk{}, false }
+func (f *fakeDisks) Disk(_ context.Context, id string) (vsphere.Disk, error) {
+	for _, d := range f.disks {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return vsphere.Disk{}, vsphere.ErrNotFound
+}
 func (f *fakeDisks) DiskUsers(_ context.Context, d vsphere.Disk) ([]vsphere.VM, error) {
 	if f.stale {
 		return nil, vsphere.ErrUnavailable
