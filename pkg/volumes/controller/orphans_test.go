@@ -25,7 +25,9 @@ func (f *fakeDisks) ClusterVolumes(context.Context) ([]vsphere.VolumeRecord, err
 	}
 	return out, nil
 }
-func (f *fakeDisks) KnownDisk(context.Context, string) (vsphere.Disk, bool) { return vsphere.Disk{}, false }
+func (f *fakeDisks) KnownDisk(context.Context, string) (vsphere.Disk, bool) {
+	return vsphere.Disk{}, false
+}
 func (f *fakeDisks) Disk(_ context.Context, id string) (vsphere.Disk, error) {
 	for _, d := range f.disks {
 		if d.ID == id {
