@@ -115,6 +115,11 @@ func (m *Manager) cnsSubmitCreate(ctx context.Context, c *cache, spec DiskSpec) 
 			CnsBackingObjectDetails: cnstypes.CnsBackingObjectDetails{CapacityInMb: spec.CapacityMiB},
 		},
 	}
+	if spec.Source != nil {
+		cs.VolumeSource = &cnstypes.CnsSnapshotVolumeSource{
+			VolumeId: cnstypes.CnsVolumeId{Id: spec.Source.VolumeID}, SnapshotId: cnstypes.CnsSnapshotId{Id: spec.Source.SnapshotID},
+		}
+	}
 	for _, e := range spec.Entities {
 		cs.Metadata.EntityMetadata = append(cs.Metadata.EntityMetadata, m.cnsEntity(e, false))
 	}

@@ -64,6 +64,16 @@ func TestVolumesAreCNSVolumes(t *testing.T) {
 	if vols := cnsVolumes(t, env, r.ID); len(vols) != 1 || vols[0].Name != "pvc-restored" {
 		t.Errorf("the restored disk is not a CNS volume named pvc-restored: %+v", vols)
 	}
+	if r.ID == d.ID || r.CapacityMiB != 16 {
+		t.Errorf("restored disk %+v: want a new 16 MiB disk", r)
+	}
+	if snaps, err := env.mgr.DiskSnapshots(ctx, d.ID); err != nil || len(snaps) != 1 || snaps[0].ID != snap.ID || snaps[0].Description != "snap-1" {
+		t.Errorf("snapshots = %+v, %v; want %s", snaps, err, snap.ID)
+	}
+	// The snapshot is the disk's own: vCenter refuses to delete a disk that has one.
+	if err := env.mgr.DeleteDisk(ctx, d.ID); err == nil {
+		t.Error("a volume with a snapshot was deleted")
+	}
 	if err := env.mgr.DeleteDiskSnapshot(ctx, d.ID, snap.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,12 @@ type DiskSpec struct {
 	// Entities are recorded on the volume in CNS at create (its PV and claim, when the
 	// provisioner passes them).
 	Entities []VolumeEntity
+	// Source, when set, is the snapshot the volume starts from.
+	Source *SnapshotSource
 }
+
+// SnapshotSource names a snapshot of a volume.
+type SnapshotSource struct{ VolumeID, SnapshotID string }
 
 // ErrDiskUUIDDisabled: the VM lacks disk.EnableUUID=TRUE, so its guest cannot find disks
 // by UUID.

@@ -114,5 +114,42 @@ func (m *cnsManager) CnsCreateVolume(ctx *simulator.Context, req *cnstypes.CnsCr
 			}}
 		}
 	}
+	if len(req.CreateSpecs) == 1 && m.s.fcd != nil {
+		if src, ok := req.CreateSpecs[0].VolumeSource.(*cnstypes.CnsSnapshotVolumeSource); ok {
+			return m.createFromSnapshot(ctx, req, src)
+		}
+	}
 	return m.CnsVolumeManager.CnsCreateVolume(ctx, req)
+}
+
+// createFromSnapshot makes the volume's disk from the snapshot (the simulator ignores the
+// source and makes a blank disk), then registers it as the volume.
+func (m *cnsManager) createFromSnapshot(ctx *simulator.Context, req *cnstypes.CnsCreateVolume, src *cnstypes.CnsSnapshotVolumeSource) soap.HasFault {
+	vctx := ctx.For(vim25.Path)
+	spec := req.CreateSpecs[0]
+	ds, obj := fcdOf(vctx, src.VolumeId.Id)
+	fail := func(msg string, f types.BaseMethodFault) soap.HasFault {
+		return &cnsmethods.CnsCreateVolumeBody{Res: &cnstypes.CnsCreateVolumeResponse{
+			Returnval: refusedTask(m, vctx, "CnsCreateVolume", cnstypes.CnsVolumeId{}, msg, f),
+		}}
+	}
+	if obj == nil {
+		return fail("source volume not found", &cnstypes.CnsVolumeNotFoundFault{VolumeId: src.VolumeId})
+	}
+	body, ok := m.s.fcd.mgr.CreateDiskFromSnapshotTask(vctx, &types.CreateDiskFromSnapshot_Task{
+		This: m.s.fcd.mgr.Self, Id: types.ID{Id: src.VolumeId.Id}, Datastore: ds, SnapshotId: types.ID{Id: src.SnapshotId.Id}, Name: spec.Name,
+	}).(*methods.CreateDiskFromSnapshot_TaskBody)
+	if !ok || body.Res == nil {
+		return fail("snapshot not found", &cnstypes.CnsSnapshotNotFoundFault{VolumeId: src.VolumeId, SnapshotId: src.SnapshotId})
+	}
+	res, f := waitTask(vctx, body.Res.Returnval)
+	made, ok := res.(*types.VStorageObject)
+	if f != nil || !ok {
+		return fail("creating the disk from the snapshot failed", f)
+	}
+	reg := *req
+	reg.CreateSpecs = []cnstypes.CnsVolumeCreateSpec{spec}
+	reg.CreateSpecs[0].VolumeSource = nil
+	reg.CreateSpecs[0].BackingObjectDetails = &cnstypes.CnsBlockBackingDetails{BackingDiskId: made.Config.Id.Id}
+	return m.CnsVolumeManager.CnsCreateVolume(ctx, &reg)
 }

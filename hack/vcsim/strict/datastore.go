@@ -13,6 +13,7 @@ import (
 // FCD holds the First Class Disk behaviours InstallFCD installed.
 type FCD struct {
 	m            *simulator.Model
+	mgr          *fcdManager
 	mu           sync.Mutex
 	inaccessible map[types.ManagedObjectReference]bool
 	// relocated tells CNS that a disk moved to another datastore (InstallCNS sets it).

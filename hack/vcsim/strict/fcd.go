@@ -32,6 +32,7 @@ func InstallFCD(m *simulator.Model) *FCD {
 		return nil
 	}
 	strict := &fcdManager{VcenterVStorageObjectManager: om, f: &FCD{m: m, inaccessible: map[types.ManagedObjectReference]bool{}}}
+	strict.f.mgr = strict
 	prev := r.Handler
 	r.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
 		if method.This == om.Self {
