@@ -53,4 +53,3 @@ func (m *Manager) StoragePolicyID(ctx context.Context, vcenter, name string, dat
 	}
 	return id, ok, nil
 }
-
