@@ -119,7 +119,14 @@ func (m *Manager) inUseError(ctx context.Context, c *cache, vm VM, id string, f 
 // detached: success.
 func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]error, error) {
 	m.TrackDisks(vm)
-	c, _, cur, err := m.vmDevices(ctx, vm)
+	c, err := m.cacheFor(vm.VCenter)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.awaitRecordedAttach(ctx, c, vm); err != nil {
+		return nil, err
+	}
+	c, _, cur, err := m.vmDevicesOf(ctx, c, vm)
 	if err != nil {
 		return nil, err
 	}

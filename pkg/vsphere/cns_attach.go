@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -107,7 +108,14 @@ func (m *Manager) cnsCall(ctx context.Context, c *cache, vm VM, ids []string, at
 	if err != nil {
 		return nil, err
 	}
+	if attach {
+		m.recordAttach(ctx, vm, t.Reference().Value)
+	}
 	info, err := cns.GetTaskInfo(ctx, t)
+	var failed task.Error
+	if attach && (err == nil || errors.As(err, &failed)) {
+		m.attachDone(ctx, vm) // the task ended, whatever its outcome
+	}
 	if err != nil {
 		return nil, err
 	}

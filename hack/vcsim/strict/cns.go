@@ -34,6 +34,8 @@ type CNS struct {
 	// lockStall is how long an attach waits on a disk another powered-on VM holds
 	// before it fails (vCenter retries the file lock before it gives up).
 	lockStall time.Duration
+	// attachTime is how long each attach task works before it changes anything.
+	attachTime time.Duration
 	// maxBatch, when set, refuses attach and detach batches larger than it with a
 	// task-level InvalidArgument, as CNS releases that take one volume per call do.
 	maxBatch int
@@ -98,10 +100,24 @@ func (c *CNS) SetMaxBatch(n int) {
 	c.mu.Unlock()
 }
 
+// SetAttachTime makes each attach task take d before it changes anything (while it holds
+// the volume manager, as a running task does), so that a test can act while one runs.
+func (c *CNS) SetAttachTime(d time.Duration) {
+	c.mu.Lock()
+	c.attachTime = d
+	c.mu.Unlock()
+}
+
 func (c *CNS) settings() (time.Duration, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lockStall, c.maxBatch
+}
+
+func (c *CNS) attachDuration() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attachTime
 }
 
 type cnsManager struct {

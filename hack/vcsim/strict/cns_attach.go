@@ -20,7 +20,9 @@ import (
 func (m *cnsManager) CnsAttachVolume(ctx *simulator.Context, req *cnstypes.CnsAttachVolume) soap.HasFault {
 	vctx := ctx.For(vim25.Path)
 	stall, maxBatch := m.s.settings()
+	work := m.s.attachDuration()
 	task := simulator.CreateTask(m, "CnsAttachVolume", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		time.Sleep(work)
 		if len(req.AttachSpecs) == 0 || (maxBatch > 0 && len(req.AttachSpecs) > maxBatch) {
 			return nil, &types.InvalidArgument{InvalidProperty: "attachSpecs"}
 		}

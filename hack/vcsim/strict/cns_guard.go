@@ -38,21 +38,54 @@ func refusedTask(m *cnsManager, vctx *simulator.Context, name string, id cnstype
 	return task.Run(vctx)
 }
 
-// CnsDeleteVolume refuses to delete a volume a VM has, or one with snapshots.
+// CnsDeleteVolume refuses to delete a volume a VM has, or one with snapshots. The check
+// and the delete run in the task, under the volume manager's lock, as one step: an attach
+// task cannot add the disk between them.
 func (m *cnsManager) CnsDeleteVolume(ctx *simulator.Context, req *cnstypes.CnsDeleteVolume) soap.HasFault {
 	vctx := ctx.For(vim25.Path)
-	if len(req.VolumeIds) == 1 {
+	vols, ok := volumesOf(m.CnsVolumeManager)
+	if !ok {
+		return m.CnsVolumeManager.CnsDeleteVolume(ctx, req)
+	}
+	task := simulator.CreateTask(m, "CnsDeleteVolume", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		if len(req.VolumeIds) != 1 {
+			return nil, &types.InvalidArgument{InvalidProperty: "volumeIds"}
+		}
 		id := req.VolumeIds[0]
+		r := cnstypes.CnsVolumeOperationResult{VolumeId: id}
+		res := &cnstypes.CnsVolumeOperationBatchResult{VolumeResults: []cnstypes.BaseCnsVolumeOperationResult{&r}}
+		var rec *types.ManagedObjectReference
+		for d, byID := range vols {
+			if byID[id] != nil {
+				rec = &d
+			}
+		}
+		if rec == nil {
+			r = volumeFault(id, "The object or item referred to could not be found", &types.NotFound{})
+			return res, nil
+		}
+		ds, obj := fcdOf(vctx, id.Id)
 		msg, f := inUse(vctx, id.Id)
 		if f == nil {
-			_, obj := fcdOf(vctx, id.Id)
 			msg, f = withSnapshots(obj)
 		}
 		if f != nil {
-			return &cnsmethods.CnsDeleteVolumeBody{Res: &cnstypes.CnsDeleteVolumeResponse{Returnval: refusedTask(m, vctx, "CnsDeleteVolume", id, msg, f)}}
+			r = volumeFault(id, msg, f)
+			return res, nil
 		}
-	}
-	return m.CnsVolumeManager.CnsDeleteVolume(ctx, req)
+		delete(vols[*rec], id)
+		if req.DeleteDisk && obj != nil {
+			vsom := vctx.Map.VStorageObjectManager()
+			body, _ := vsom.DeleteVStorageObjectTask(vctx, &types.DeleteVStorageObject_Task{This: vsom.Self, Id: types.ID{Id: id.Id}, Datastore: ds}).(*methods.DeleteVStorageObject_TaskBody)
+			if body == nil || body.Res == nil {
+				r = volumeFault(id, "deleting the disk failed", &types.SystemError{Reason: "delete"})
+			} else if _, f := waitTask(vctx, body.Res.Returnval); f != nil {
+				r = volumeFault(id, "deleting the disk failed", f)
+			}
+		}
+		return res, nil
+	})
+	return &cnsmethods.CnsDeleteVolumeBody{Res: &cnstypes.CnsDeleteVolumeResponse{Returnval: task.Run(vctx)}}
 }
 
 // CnsExtendVolume refuses a volume with snapshots and grows the disk itself as well as
