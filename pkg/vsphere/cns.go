@@ -153,6 +153,21 @@ func (m *Manager) cnsDelete(ctx context.Context, c *cache, id string) (registere
 	return true, nil
 }
 
+// RegisterVolume registers an existing disk (a static PV's, or one made before CNS was the
+// control path) as a volume of our cluster in CNS, with its entities; one CNS knows is
+// success.
+func (m *Manager) RegisterVolume(ctx context.Context, id, name string, entities []VolumeEntity) error {
+	d, err := m.Disk(ctx, id)
+	if err != nil {
+		return err
+	}
+	c, err := m.cacheFor(d.VCenter)
+	if err != nil {
+		return err
+	}
+	return m.cnsImport(ctx, c, id, name, entities...)
+}
+
 // cnsExtend grows a volume with CnsExtendVolume. registered is false when CNS does not
 // know the volume.
 func (m *Manager) cnsExtend(ctx context.Context, c *cache, id string, newMiB int64) (registered bool, err error) {
@@ -176,16 +191,20 @@ func (m *Manager) cnsExtend(ctx context.Context, c *cache, id string, newMiB int
 // cnsImport registers an existing disk as a volume of our cluster (CnsCreateVolume with
 // its ID as the backing disk, as upstream imports static volumes); a disk CNS knows
 // already is success.
-func (m *Manager) cnsImport(ctx context.Context, c *cache, id, name string) error {
+func (m *Manager) cnsImport(ctx context.Context, c *cache, id, name string, entities ...VolumeEntity) error {
 	cc, user, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return err
 	}
 	cluster := m.containerCluster(user)
+	md := cnstypes.CnsVolumeMetadata{ContainerCluster: cluster, ContainerClusterArray: []cnstypes.CnsContainerCluster{cluster}}
+	for _, e := range entities {
+		md.EntityMetadata = append(md.EntityMetadata, m.cnsEntity(e, false))
+	}
 	task, err := cc.CreateVolume(ctx, []cnstypes.CnsVolumeCreateSpec{{
 		Name:                 name,
 		VolumeType:           string(cnstypes.CnsVolumeTypeBlock),
-		Metadata:             cnstypes.CnsVolumeMetadata{ContainerCluster: cluster, ContainerClusterArray: []cnstypes.CnsContainerCluster{cluster}},
+		Metadata:             md,
 		BackingObjectDetails: &cnstypes.CnsBlockBackingDetails{BackingDiskId: id},
 	}})
 	if err == nil {

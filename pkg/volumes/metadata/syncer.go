@@ -27,6 +27,7 @@ type Backend interface {
 	Disk(ctx context.Context, id string) (vsphere.Disk, error)
 	UpdateVolumeMetadata(ctx context.Context, vcenter, id string, set, remove []vsphere.VolumeEntity) error
 	ClusterVolumes(ctx context.Context) ([]vsphere.VolumeRecord, error)
+	RegisterVolume(ctx context.Context, id, name string, entities []vsphere.VolumeEntity) error
 }
 
 const podsByClaim = "claim"
@@ -245,7 +246,7 @@ func (s *Syncer) FullSync(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	drift := 0
+	drift, registered := 0, 0
 	var errs []error
 	for _, pv := range pvs {
 		if !ours(pv) {
@@ -253,7 +254,16 @@ func (s *Syncer) FullSync(ctx context.Context) (int, error) {
 		}
 		rec, ok := byID[pv.Spec.CSI.VolumeHandle]
 		if !ok {
-			continue // not a CNS volume of this cluster (yet)
+			// A static PV's disk, or one made before CNS was the control path: register
+			// it, so that vCenter shows it too.
+			want := s.entities(pv)
+			if err := s.backend.RegisterVolume(ctx, pv.Spec.CSI.VolumeHandle, pv.Name, want); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			registered++
+			s.remember(pv.Name, want)
+			continue
 		}
 		want := s.entities(pv)
 		if fingerprint(rec.Entities) == fingerprint(want) {
@@ -271,8 +281,11 @@ func (s *Syncer) FullSync(ctx context.Context) (int, error) {
 	}
 	lastDrift.Set(float64(drift))
 	driftTotal.Add(float64(drift))
+	if registered > 0 {
+		klog.FromContext(ctx).Info("Registered volumes CNS did not know for this cluster", "volumes", registered)
+	}
 	if len(errs) > 0 {
-		return drift, fmt.Errorf("%d of %d drifted volumes not repaired, first: %w", len(errs), drift, errs[0])
+		return drift, fmt.Errorf("%d volumes not repaired or registered, first: %w", len(errs), errs[0])
 	}
 	return drift, nil
 }

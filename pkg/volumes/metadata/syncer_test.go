@@ -19,8 +19,9 @@ import (
 // fakeCNS records entities per volume and merges updates as CNS does.
 type fakeCNS struct {
 	mu      sync.Mutex
-	vols    map[string]map[string]vsphere.VolumeEntity
-	updates int
+	vols       map[string]map[string]vsphere.VolumeEntity
+	updates    int
+	registered []string
 }
 
 func (f *fakeCNS) KnownDisk(_ context.Context, id string) (vsphere.Disk, bool) {
@@ -40,6 +41,16 @@ func (f *fakeCNS) UpdateVolumeMetadata(_ context.Context, _, id string, set, rem
 		delete(f.vols[id], e.Key())
 	}
 	for _, e := range set {
+		f.vols[id][e.Key()] = e
+	}
+	return nil
+}
+func (f *fakeCNS) RegisterVolume(_ context.Context, id, _ string, es []vsphere.VolumeEntity) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registered = append(f.registered, id)
+	f.vols[id] = map[string]vsphere.VolumeEntity{}
+	for _, e := range es {
 		f.vols[id][e.Key()] = e
 	}
 	return nil
@@ -161,5 +172,24 @@ func TestFullSyncRepairsDrift(t *testing.T) {
 	}
 	if drift, err := s.FullSync(context.Background()); err != nil || drift != 0 {
 		t.Fatalf("second full sync: drift %d, %v; want 0", drift, err)
+	}
+}
+
+// A PV whose disk CNS does not record for the cluster (a static PV, a disk made before
+// CNS was the control path) is registered by the full sync, with its entities.
+func TestFullSyncRegistersVolumesCNSDoesNotKnow(t *testing.T) {
+	cns := &fakeCNS{vols: map[string]map[string]vsphere.VolumeEntity{}}
+	pv, claim, pod := objects()
+	s, _ := start(t, cns, pv, claim, pod)
+	eventually(t, "metadata pushed", func() bool { return strings.Contains(cns.show("vol-1"), "POD/") })
+	cns.mu.Lock()
+	delete(cns.vols, "vol-1") // CNS forgot it
+	before := len(cns.registered)
+	cns.mu.Unlock()
+	if _, err := s.FullSync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(cns.registered) != before+1 || cns.registered[before] != "vol-1" || !strings.Contains(cns.show("vol-1"), "POD/shop/db-0") {
+		t.Fatalf("registered %v; CNS shows:\n%s", cns.registered, cns.show("vol-1"))
 	}
 }
