@@ -18,7 +18,7 @@ import (
 
 // fakeCNS records entities per volume and merges updates as CNS does.
 type fakeCNS struct {
-	mu      sync.Mutex
+	mu         sync.Mutex
 	vols       map[string]map[string]vsphere.VolumeEntity
 	updates    int
 	registered []string
