@@ -12,6 +12,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -121,8 +122,15 @@ func TestCrashConsistency(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("disks in vCenter with no claim (orphans): %v", left)
 	}
-	if att := w.vc.DiskAttachments(nil); len(att) > 0 {
-		t.Errorf("disks still attached to VMs: %v", att)
+	// The observer's watch of the node VMs' disks, then vCenter's answer now for each.
+	att := w.vc.DiskAttachments(nil)
+	var vms []vsphere.VM
+	for _, n := range []string{"worker-0", "worker-1", "bystander"} {
+		vms = append(vms, w.vms(t, n)...)
+	}
+	for id, nodes := range att {
+		has, err := w.vc.ConfirmConsumers(ctx, vsphere.Disk{ID: id}, vms)
+		t.Errorf("disk %s still attached to %v by the watch; vCenter's devices now: %d VMs (%v)", id, nodes, len(has), err)
 	}
 	if vas, err := storage.VolumeAttachments().List(ctx, metav1.ListOptions{}); err != nil || len(vas.Items) > 0 {
 		t.Errorf("VolumeAttachments remain: %d, %v", len(vas.Items), err)
