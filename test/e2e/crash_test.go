@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,15 +124,25 @@ func TestCrashConsistency(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("disks in vCenter with no claim (orphans): %v", left)
 	}
-	// The observer's watch of the node VMs' disks, then vCenter's answer now for each.
+	// No disk on any node VM: vCenter's answer now (each VM's devices read directly). The
+	// observer's watch only says which to ask about: vcsim drops property updates whose
+	// WaitForUpdatesEx answer the client gave up on (vCenter re-sends from the version), so
+	// on a loaded machine the watch may still show a disk a detach removed.
 	att := w.vc.DiskAttachments(nil)
 	var vms []vsphere.VM
 	for _, n := range []string{"worker-0", "worker-1", "bystander"} {
 		vms = append(vms, w.vms(t, n)...)
 	}
-	for id, nodes := range att {
+	for _, id := range slices.Sorted(maps.Keys(att)) {
 		has, err := w.vc.ConfirmConsumers(ctx, vsphere.Disk{ID: id}, vms)
-		t.Errorf("disk %s still attached to %v by the watch; vCenter's devices now: %d VMs (%v)", id, nodes, len(has), err)
+		switch {
+		case err != nil:
+			t.Errorf("disk %s: reading the node VMs' devices: %v", id, err)
+		case len(has) > 0:
+			t.Errorf("disk %s still attached to %v", id, has)
+		default:
+			t.Logf("disk %s: the observer's watch lags (vCenter: attached to no VM)", id)
+		}
 	}
 	if vas, err := storage.VolumeAttachments().List(ctx, metav1.ListOptions{}); err != nil || len(vas.Items) > 0 {
 		t.Errorf("VolumeAttachments remain: %d, %v", len(vas.Items), err)
