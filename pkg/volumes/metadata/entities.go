@@ -11,6 +11,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -69,4 +70,19 @@ func claimsOf(p *v1.Pod) []string {
 		}
 	}
 	return out
+}
+
+// provisionedBy is the annotation the external-provisioner puts on the PVs it makes.
+const provisionedBy = "pv.kubernetes.io/provisioned-by"
+
+// createdWith is what the create recorded in CNS for a PV this driver provisioned: the PV
+// and its claim, without labels (the provisioner passes only names). nil when the PV was
+// not provisioned by this driver or its claim is not bound yet.
+func createdWith(pv *v1.PersistentVolume, want []vsphere.VolumeEntity) []vsphere.VolumeEntity {
+	if pv.Annotations[provisionedBy] != volumes.DriverName || len(want) < 2 || want[1].Type != vsphere.EntityPVC {
+		return nil
+	}
+	pvE := vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name}
+	claimE := vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: want[1].Name, Namespace: want[1].Namespace, Refers: &pvE}
+	return []vsphere.VolumeEntity{pvE, claimE}
 }

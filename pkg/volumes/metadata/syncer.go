@@ -42,6 +42,9 @@ type Syncer struct {
 	synced  []cache.InformerSynced
 	queue   workqueue.TypedRateLimitingInterface[string]
 	period  time.Duration
+	// Debounce is how long a change waits before it is pushed, so that a claim's binding
+	// or a Pod's start, which change several objects in a row, costs one update.
+	Debounce time.Duration
 
 	mu     sync.Mutex
 	pushed map[string]string                 // PV -> fingerprint CNS has
@@ -64,16 +67,16 @@ func New(b Backend, pvs coreinformers.PersistentVolumeInformer, claims coreinfor
 		synced: []cache.InformerSynced{pvs.Informer().HasSynced, claims.Informer().HasSynced, pods.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "volume-metadata"}),
-		pushed: map[string]string{}, known: map[string][]vsphere.VolumeEntity{},
+		pushed: map[string]string{}, known: map[string][]vsphere.VolumeEntity{}, Debounce: 2 * time.Second,
 	}
 	onPV := func(obj any) {
 		if pv, ok := obj.(*v1.PersistentVolume); ok && ours(pv) {
-			s.queue.Add(pv.Name)
+			s.queue.AddAfter(pv.Name, s.Debounce)
 		}
 	}
 	onClaim := func(obj any) {
 		if c, ok := tombstone(obj).(*v1.PersistentVolumeClaim); ok && c.Spec.VolumeName != "" {
-			s.queue.Add(c.Spec.VolumeName)
+			s.queue.AddAfter(c.Spec.VolumeName, s.Debounce)
 		}
 	}
 	onPod := func(obj any) {
@@ -84,7 +87,7 @@ func New(b Backend, pvs coreinformers.PersistentVolumeInformer, claims coreinfor
 		for _, key := range claimsOf(p) {
 			ns, name, _ := cache.SplitMetaNamespaceKey(key)
 			if c, err := s.claims.PersistentVolumeClaims(ns).Get(name); err == nil && c.Spec.VolumeName != "" {
-				s.queue.Add(c.Spec.VolumeName)
+				s.queue.AddAfter(c.Spec.VolumeName, s.Debounce)
 			}
 		}
 	}
@@ -190,6 +193,14 @@ func (s *Syncer) sync(ctx context.Context, name string) error {
 	want := s.entities(pv)
 	fp := fingerprint(want)
 	s.mu.Lock()
+	if _, seen := s.pushed[name]; !seen {
+		// A volume this driver provisioned got its PV and claim from the create
+		// (--extra-create-metadata): only what differs from that is pushed. Were it
+		// otherwise, the full sync finds and repairs it.
+		if created := createdWith(pv, want); created != nil {
+			s.pushed[name], s.known[name] = fingerprint(created), created
+		}
+	}
 	done, have := s.pushed[name] == fp, s.known[name]
 	s.mu.Unlock()
 	if done {

@@ -114,6 +114,7 @@ func start(t *testing.T, cns *fakeCNS, objs ...any) (*Syncer, *fake.Clientset) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Debounce = 10 * time.Millisecond
 	f.Start(ctx.Done())
 	go s.Run(ctx, 1)
 	return s, cs
@@ -192,4 +193,39 @@ func TestFullSyncRegistersVolumesCNSDoesNotKnow(t *testing.T) {
 	if len(cns.registered) != before+1 || cns.registered[before] != "vol-1" || !strings.Contains(cns.show("vol-1"), "POD/shop/db-0") {
 		t.Fatalf("registered %v; CNS shows:\n%s", cns.registered, cns.show("vol-1"))
 	}
+}
+
+// A volume this driver provisioned has its PV and claim from the create: nothing is
+// pushed for it until something differs (here, a Pod starts using the claim).
+func TestCreateMetadataIsNotPushedAgain(t *testing.T) {
+	pv, claim, pod := objects()
+	pv.Annotations = map[string]string{provisionedBy: volumes.DriverName}
+	claim.Labels = nil
+	pvE := vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name}
+	claimE := vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: claim.Name, Namespace: claim.Namespace, Refers: &pvE}
+	cns := &fakeCNS{vols: map[string]map[string]vsphere.VolumeEntity{}}
+	_, cs := start(t, cns)
+	time.Sleep(100 * time.Millisecond) // past the first full sync
+	// The provisioner's create: CNS records the PV and claim; then the claim and PV appear.
+	cns.mu.Lock()
+	cns.vols["vol-1"] = map[string]vsphere.VolumeEntity{pvE.Key(): pvE, claimE.Key(): claimE}
+	cns.mu.Unlock()
+	ctx := context.Background()
+	if _, err := cs.CoreV1().PersistentVolumeClaims("shop").Create(ctx, claim, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cns.mu.Lock()
+	n := cns.updates
+	cns.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d metadata updates for a volume whose create recorded its PV and claim", n)
+	}
+	if _, err := cs.CoreV1().Pods("shop").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the Pod in CNS", func() bool { return strings.Contains(cns.show("vol-1"), "POD/shop/db-0") })
 }
