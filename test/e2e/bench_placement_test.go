@@ -30,7 +30,7 @@ func TestBenchPlacement(t *testing.T) {
 	agents := envInt("BENCH_AGENTS", 10)
 	moves := envInt("BENCH_VMOTIONS", 100)
 	// Default timings: the periodic resync (10m) is not part of the vMotion path.
-	e := startBenchEnv(t, "bench-placement", n, true, "10m")
+	e := startBenchEnv(t, "bench-placement", n, "10m")
 	e.registerAll(t, n)
 	dyn := dynamic.NewForConfigOrDie(e.cp.Config)
 	nodeVMs := dyn.Resource(nodeVMResource)

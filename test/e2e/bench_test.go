@@ -46,7 +46,7 @@ type benchEnv struct {
 
 func benchName(i int) string { return fmt.Sprintf("bench-%04d", i) }
 
-func startBenchEnv(t *testing.T, name string, n int, withPlacement bool, resync string) *benchEnv {
+func startBenchEnv(t *testing.T, name string, n int, resync string) *benchEnv {
 	ctx := context.Background()
 	e := &benchEnv{}
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 2, Hosts: 8}
@@ -77,13 +77,13 @@ func startBenchEnv(t *testing.T, name string, n int, withPlacement bool, resync 
 		t.Fatal(err)
 	}
 	conf := framework.CloudConfig(host, port, e.proxy.CAFile, "inventory:\n  resyncPeriod: "+resync+"\n")
-	controllers := "--controllers=cloud-node,cloud-node-lifecycle"
-	if withPlacement {
-		controllers += ",vsphere-placement"
+	// The shipped arguments (controllers, concurrency, API rate), read from the manifest:
+	// every figure is what users get.
+	args, err := framework.CloudControllerArgs()
+	if err != nil {
+		t.Fatal(err)
 	}
-	e.ccm, err = framework.StartCloudController(e.cp, "cloud-controller", conf, controllers,
-		"--concurrent-node-syncs=20", "--kube-api-qps=500", "--kube-api-burst=1000",
-		"--node-status-update-frequency=10s", "--node-monitor-period=5s", "--v=1")
+	e.ccm, err = framework.StartCloudController(e.cp, "cloud-controller", conf, append(args, "--v=1")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestBenchNodeInitialization(t *testing.T) {
 	steady := time.Duration(envInt("BENCH_STEADY_SECONDS", 660)) * time.Second
 	// 5,000 VMs in vCenter, of which n are the cluster's nodes: the inventory holds them all.
 	vms := max(n, envInt("BENCH_VMS", 5000))
-	e := startBenchEnv(t, "bench-nodes", vms, false, "10m")
+	e := startBenchEnv(t, "bench-nodes", vms, "10m")
 	bench("inventory_vms", float64(vms), "VMs")
 	proxy, ccm := e.proxy, e.ccm
 	proxy.Reset()
@@ -173,7 +173,7 @@ func TestBenchNodeInitialization(t *testing.T) {
 	proxy.Reset()
 	time.Sleep(steady)
 	steadyRequests := proxy.Total()
-	t.Logf("vCenter requests in %s of steady state (node status every 10s):\n%s", steady, proxy.Summary())
+	t.Logf("vCenter requests in %s of steady state (the manifest's timings):\n%s", steady, proxy.Summary())
 	perNodeHour := float64(steadyRequests) / float64(n) / steady.Hours()
 	bench("steady_vcenter_requests_per_node_hour", perNodeHour, "requests")
 	bench("steady_vcenter_requests_per_hour", float64(steadyRequests)/steady.Hours(), "requests")
