@@ -125,9 +125,9 @@ func TestCrashConsistency(t *testing.T) {
 		t.Errorf("disks in vCenter with no claim (orphans): %v", left)
 	}
 	// No disk on any node VM: vCenter's answer now (each VM's devices read directly). The
-	// observer's watch only says which to ask about: vcsim drops property updates whose
-	// WaitForUpdatesEx answer the client gave up on (vCenter re-sends from the version), so
-	// on a loaded machine the watch may still show a disk a detach removed.
+	// observer's watch only says which to ask about: vcsim writes its answers outside its
+	// locks while a reconfigure edits the device list in place, so an update can carry a
+	// list that never was (the strict simulator's own reconfigures start on a copy).
 	att := w.vc.DiskAttachments(nil)
 	var vms []vsphere.VM
 	for _, n := range []string{"worker-0", "worker-1", "bystander"} {

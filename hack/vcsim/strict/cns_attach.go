@@ -2,6 +2,7 @@ package strict
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,6 +150,10 @@ func addDisks(vctx *simulator.Context, vm *simulator.VirtualMachine, objs []*sim
 }
 
 func reconfigure(vctx *simulator.Context, vm *simulator.VirtualMachine, spec types.VirtualMachineConfigSpec) types.BaseMethodFault {
+	// The simulator edits the device list in place (a removal shifts the array), while
+	// answers it already handed out (a WaitForUpdatesEx being written) may still hold that
+	// array: it would write a list that never was. Each reconfigure starts on a copy.
+	vctx.WithLock(vm, func() { vm.Config.Hardware.Device = slices.Clone(vm.Config.Hardware.Device) })
 	body, ok := vm.ReconfigVMTask(vctx, &types.ReconfigVM_Task{This: vm.Self, Spec: spec}).(*methods.ReconfigVM_TaskBody)
 	if !ok || body.Res == nil {
 		return &types.SystemError{Reason: "reconfigure"}

@@ -2,6 +2,7 @@ package strict
 
 import (
 	"path"
+	"slices"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
@@ -73,7 +74,10 @@ func (m *fcdManager) relocate(ctx *simulator.Context, req *types.RelocateVStorag
 			return nil, t.Info.Error.Fault
 		}
 	}
-	backing.FilePath, backing.Datastore = moved.String(), *to
+	// New values, not edits: answers already handed out may still hold the old ones.
+	nb := *backing
+	nb.FilePath, nb.Datastore = moved.String(), *to
+	obj.Config.Backing = &nb
 	delete(catalog[req.Datastore], req.Id)
 	if catalog[*to] == nil {
 		catalog[*to] = map[types.ID]*simulator.VStorageObject{}
@@ -81,13 +85,20 @@ func (m *fcdManager) relocate(ctx *simulator.Context, req *types.RelocateVStorag
 	catalog[*to][req.Id] = obj
 	for _, vm := range holders(ctx, req.Id.Id) {
 		ctx.WithLock(vm, func() {
-			for _, d := range vm.Config.Hardware.Device {
-				if disk, ok := d.(*types.VirtualDisk); ok && disk.VDiskId != nil && disk.VDiskId.Id == req.Id.Id {
-					if b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
-						b.FileName, b.Datastore = moved.String(), to
-					}
+			devices := slices.Clone(vm.Config.Hardware.Device)
+			for i, d := range devices {
+				disk, ok := d.(*types.VirtualDisk)
+				if !ok || disk.VDiskId == nil || disk.VDiskId.Id != req.Id.Id {
+					continue
+				}
+				if b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
+					nd, nb := *disk, *b
+					nb.FileName, nb.Datastore = moved.String(), to
+					nd.Backing = &nb
+					devices[i] = &nd
 				}
 			}
+			ctx.Map.Update(ctx, vm, []types.PropertyChange{{Name: "config.hardware.device", Val: devices}})
 		})
 	}
 	m.f.mu.Lock()
