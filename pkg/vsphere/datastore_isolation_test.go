@@ -14,14 +14,8 @@ import (
 // disk on the inaccessible one is "unavailable" (never "not found", which would read as
 // deleted), and it is found again once the datastore is back.
 func TestInaccessibleDatastoreAffectsOnlyItsDisks(t *testing.T) {
-	model := simulator.VPX()
-	model.Datastore = 2
-	env := startSim(t, model, nil)
+	env, dss := twoDatastoreEnv(t)
 	ctx := context.Background()
-	dss, err := env.mgr.Datastores(ctx)
-	if err != nil || len(dss) < 2 {
-		t.Fatalf("datastores: %v, %v", dss, err)
-	}
 	up, down := dss[0], dss[1]
 	d0, err := env.mgr.CreateDisk(ctx, DiskSpec{Name: "pvc-up", Datastore: up, CapacityMiB: 8})
 	if err != nil {
@@ -48,4 +42,18 @@ func TestInaccessibleDatastoreAffectsOnlyItsDisks(t *testing.T) {
 	if d, err := other.Disk(ctx, d1.ID); err != nil || d.ID != d1.ID {
 		t.Errorf("disk on the datastore once it is back: %+v, %v", d, err)
 	}
+}
+
+// twoDatastoreEnv is a simulator with two datastores every host mounts, and the Manager's
+// view of them.
+func twoDatastoreEnv(t *testing.T) (*simEnv, []Datastore) {
+	t.Helper()
+	model := simulator.VPX()
+	model.Datastore = 2
+	env := startSim(t, model, nil)
+	dss, err := env.mgr.Datastores(context.Background())
+	if err != nil || len(dss) < 2 {
+		t.Fatalf("datastores: %v, %v", dss, err)
+	}
+	return env, dss
 }

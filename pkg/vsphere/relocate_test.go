@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -16,14 +15,8 @@ import (
 // found" (a delete reported success and left the disk), and extend went to the old
 // datastore.
 func TestStorageVMotionOfAnAttachedVolume(t *testing.T) {
-	model := simulator.VPX()
-	model.Datastore = 2
-	env := startSim(t, model, nil)
+	env, dss := twoDatastoreEnv(t)
 	ctx := context.Background()
-	dss, err := env.mgr.Datastores(ctx)
-	if err != nil || len(dss) < 2 {
-		t.Fatalf("datastores: %v, %v", dss, err)
-	}
 	var vms []VM
 	for _, n := range []string{"DC0_H0_VM0", "DC0_H0_VM1"} {
 		vm, err := env.mgr.FindNodeVM(ctx, NodeQuery{Name: n})
