@@ -86,3 +86,11 @@ func createdWith(pv *v1.PersistentVolume, want []vsphere.VolumeEntity) []vsphere
 	claimE := vsphere.VolumeEntity{Type: vsphere.EntityPVC, Name: want[1].Name, Namespace: want[1].Namespace, Refers: &pvE}
 	return []vsphere.VolumeEntity{pvE, claimE}
 }
+
+// awaitingBind is a PV this driver provisioned for a claim that is not bound to it yet:
+// its create recorded the PV and the claim, so pushing the PV alone would only be undone a
+// moment later.
+func awaitingBind(pv *v1.PersistentVolume, want []vsphere.VolumeEntity) bool {
+	return pv.Annotations[provisionedBy] == volumes.DriverName && pv.Spec.ClaimRef != nil &&
+		pv.Status.Phase != v1.VolumeReleased && len(want) == 1
+}

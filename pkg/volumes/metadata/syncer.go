@@ -191,6 +191,9 @@ func (s *Syncer) sync(ctx context.Context, name string) error {
 		return err
 	}
 	want := s.entities(pv)
+	if awaitingBind(pv, want) {
+		return nil // the claim's binding enqueues the PV again
+	}
 	fp := fingerprint(want)
 	s.mu.Lock()
 	if _, seen := s.pushed[name]; !seen {

@@ -211,10 +211,18 @@ func TestCreateMetadataIsNotPushedAgain(t *testing.T) {
 	cns.vols["vol-1"] = map[string]vsphere.VolumeEntity{pvE.Key(): pvE, claimE.Key(): claimE}
 	cns.mu.Unlock()
 	ctx := context.Background()
+	// As under load: the PV exists before its claim is bound to it.
+	bound := claim.Spec.VolumeName
+	claim.Spec.VolumeName = ""
 	if _, err := cs.CoreV1().PersistentVolumeClaims("shop").Create(ctx, claim, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	claim.Spec.VolumeName = bound
+	if _, err := cs.CoreV1().PersistentVolumeClaims("shop").Update(ctx, claim, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
