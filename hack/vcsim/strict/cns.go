@@ -128,7 +128,7 @@ type cnsManager struct {
 // registered reports whether CNS knows the volume. The caller runs in a CNS task, which
 // holds the volume manager's lock.
 func (m *cnsManager) registered(ctx *simulator.Context, id string) bool {
-	body, ok := m.CnsQueryVolume(ctx, &cnstypes.CnsQueryVolume{
+	body, ok := m.CnsVolumeManager.CnsQueryVolume(ctx, &cnstypes.CnsQueryVolume{
 		This: m.Reference(), Filter: &cnstypes.CnsQueryFilter{VolumeIds: []cnstypes.CnsVolumeId{{Id: id}}},
 	}).(*cnsmethods.CnsQueryVolumeBody)
 	return ok && body.Res != nil && len(body.Res.Returnval.Volumes) > 0
