@@ -6,10 +6,10 @@ BIN := $(CURDIR)/bin
 export VSPHERE_CLOUD_CACHE ?= $(HOME)/.cache/vsphere-cloud
 ARTIFACTS ?= $(CURDIR)/_output
 CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
-TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/chartcheck
+TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/csi-snapshotter hack/tools/chartcheck
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
-.PHONY: help build deps test test-faults test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
+.PHONY: help build deps kind-deps kind-up kind-up-helm kind-down test-kind test test-faults test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,6 +41,21 @@ test-e2e: build control-plane deps ## End-to-end tests on etcd, kube-apiserver a
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
 	VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/e2e $(GO) test -count=1 -timeout 40m -v ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|BENCH|\s+\S+_test.go)' \
 	|| { hack/e2e-failures.sh $(ARTIFACTS)/e2e.log; exit 1; }
+
+kind-deps: ## What the kind world needs on the host (docker.io, debootstrap, jq, zstd, openssl), installed with apt-get when missing.
+	hack/install-deps.sh kind
+
+kind-up: kind-deps ## A three-node kind cluster with real kubelets, vsphere-cloud installed with kubectl apply -k manifests/, the simulator inside.
+	hack/kind/up.sh
+
+kind-up-helm: kind-deps ## The same, installed with the Helm chart.
+	hack/kind/up.sh --helm
+
+kind-down: ## Remove the kind cluster (and stop dockerd if kind-up started it).
+	hack/kind/down.sh
+
+test-kind: kind-deps ## The kind suite (test/kind) on clusters installed both ways; starts and stops dockerd if none runs.
+	hack/kind/test.sh
 
 test-faults: build control-plane deps ## Full fault matrix (writes docs/reliability.md) and crash churn (200 claims, 100 kills).
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \

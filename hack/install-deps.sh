@@ -2,10 +2,16 @@
 # Installs the host tools the node service uses in the tests (mkfs.xfs, xfs_growfs from
 # xfsprogs; mkfs.ext4, resize2fs, losetup, findmnt are in every Debian base image) when
 # they are missing and this is a root shell with apt-get. Otherwise it only reports.
+# `hack/install-deps.sh kind` also installs what the kind world needs: Debian's docker.io
+# (dockerd, runc), debootstrap, jq, zstd and openssl.
 set -euo pipefail
 
+tools=(mkfs.xfs:xfsprogs xfs_growfs:xfsprogs mkfs.ext4:e2fsprogs resize2fs:e2fsprogs losetup:mount findmnt:util-linux blkid:util-linux)
+if [[ "${1:-}" == kind ]]; then
+	tools+=(dockerd:docker.io runc:runc debootstrap:debootstrap jq:jq zstd:zstd openssl:openssl)
+fi
 missing=()
-for tool in mkfs.xfs:xfsprogs xfs_growfs:xfsprogs mkfs.ext4:e2fsprogs resize2fs:e2fsprogs losetup:mount findmnt:util-linux blkid:util-linux; do
+for tool in "${tools[@]}"; do
 	command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then

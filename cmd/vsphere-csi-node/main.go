@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	v1 "k8s.io/api/core/v1"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/vsphere-cloud/provider/internal/cmdflags"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
+	"github.com/vsphere-cloud/provider/pkg/volumes/kubeletreg"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 )
 
@@ -53,6 +55,30 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ctx = klog.NewContext(ctx, klog.Background().WithValues("node", opts.NodeName))
+	var registered func() error
+	if opts.KubeletRegistrationPath != "" {
+		reg, err := kubeletreg.New(kubeletreg.Config{Driver: volumes.DriverName, RegistrationDir: opts.RegistrationDir, KubeletEndpoint: opts.KubeletRegistrationPath})
+		if err != nil {
+			return err
+		}
+		registered = reg.Healthy
+		go func() {
+			// kubelet connects to the CSI socket as soon as it reads GetInfo: offer the
+			// registration only once that socket exists.
+			for sock := strings.TrimPrefix(opts.Endpoint, "unix://"); ctx.Err() == nil; time.Sleep(100 * time.Millisecond) {
+				if _, err := os.Stat(sock); err == nil {
+					break
+				}
+			}
+			if err := reg.Serve(ctx); err != nil {
+				klog.FromContext(ctx).Error(err, "Registration with kubelet stopped")
+				stop()
+			}
+		}()
+	}
+	if opts.HealthAddress != "" {
+		go serveHealth(ctx, opts.HealthAddress, healthHandler(opts.Endpoint, registered))
+	}
 	return volumes.Serve(ctx, opts.Endpoint, func(s *grpc.Server) {
 		id := &volumes.Identity{Topology: func(ctx context.Context) bool {
 			ni, err := identity(ctx)

@@ -23,6 +23,13 @@ type Options struct {
 	SysRoot string
 	// DeviceWait is how long NodeStage waits for an attached disk to appear.
 	DeviceWait time.Duration
+	// KubeletRegistrationPath is the CSI socket's path on the host, which kubelet is told;
+	// empty leaves registration to a node-driver-registrar sidecar.
+	KubeletRegistrationPath string
+	// RegistrationDir is kubelet's plugins_registry folder as mounted in the container.
+	RegistrationDir string
+	// HealthAddress serves /healthz for kubelet's liveness probe; empty for none.
+	HealthAddress string
 }
 
 // AddFlags registers the options' flags.
@@ -33,6 +40,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DevRoot, "dev-root", "/dev", "the guest's /dev; attached disks are found under <dev-root>/disk/by-id")
 	fs.StringVar(&o.SysRoot, "sys-root", "/sys", "the guest's /sys, to rescan disks that grew")
 	fs.DurationVar(&o.DeviceWait, "csi-device-wait", 30*time.Second, "how long to wait for an attached disk to appear in the guest")
+	fs.StringVar(&o.KubeletRegistrationPath, "kubelet-registration-path", "", "the CSI socket's path on the host; when set, the driver registers itself with kubelet through --registration-dir (no node-driver-registrar needed)")
+	fs.StringVar(&o.RegistrationDir, "registration-dir", "/registration", "kubelet's plugins_registry folder (/var/lib/kubelet/plugins_registry on the host) as mounted in the container")
+	fs.StringVar(&o.HealthAddress, "health-address", "", "address serving /healthz (CSI Probe and kubelet registration) for the liveness probe; empty for none")
 }
 
 // Validate checks the options; messages name the flag.
@@ -46,6 +56,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--dev-root: required (disks are found under <dev-root>/disk/by-id)")
 	case o.SysRoot == "":
 		return fmt.Errorf("--sys-root: required (grown disks are rescanned under it)")
+	case o.KubeletRegistrationPath != "" && !strings.HasPrefix(o.KubeletRegistrationPath, "/"):
+		return fmt.Errorf("--kubelet-registration-path: %q is not an absolute path", o.KubeletRegistrationPath)
+	case o.KubeletRegistrationPath != "" && o.RegistrationDir == "":
+		return fmt.Errorf("--registration-dir: required with --kubelet-registration-path")
 	case o.DeviceWait < time.Second:
 		return fmt.Errorf("--csi-device-wait: %s is below 1s", o.DeviceWait)
 	}

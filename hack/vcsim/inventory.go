@@ -53,7 +53,10 @@ type VM struct {
 	Hostname string   `json:"hostname,omitempty"`
 	IPs      []string `json:"ips,omitempty"`
 	// Network is the port group the guest reports for its NIC (default "VM Network").
-	Network    string `json:"network,omitempty"`
+	Network string `json:"network,omitempty"`
+	// MAC is the NIC's address; derived from the UUID when empty (the kind world gives each
+	// node container's, so that VIP announcers find their interface as on a real VM).
+	MAC        string `json:"mac,omitempty"`
 	PoweredOff bool   `json:"poweredOff,omitempty"`
 	CPUs       int32  `json:"cpus,omitempty"`
 	MemoryMB   int64  `json:"memoryMB,omitempty"`
@@ -236,6 +239,9 @@ func setGuest(m *simulator.Model, ref types.ManagedObjectReference, vm *VM) {
 		Network: orDefault(vm.Network, "VM Network"), Connected: true, DeviceConfigId: 4000,
 		MacAddress: fmt.Sprintf("00:50:56:%s", vm.UUID[0:2]+":"+vm.UUID[2:4]+":"+vm.UUID[4:6]),
 		IpAddress:  vm.IPs,
+	}
+	if vm.MAC != "" {
+		nic.MacAddress = strings.ToLower(vm.MAC)
 	}
 	var nets []types.GuestNicInfo
 	if len(vm.IPs) > 0 {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the images the manifests name, from this checkout, and prints their references:
+#   ghcr.io/vsphere-cloud/{cloud-controller,vsphere-node,vcsim}:<tag>  with our Dockerfile
+#   registry.k8s.io/sig-storage/csi-{provisioner,attacher,resizer,snapshotter}:<version>  from the
+#     sidecars hack/ builds from source (the same versions the manifests name)
+# Needs STATIC_BASE_IMAGE and DEBIAN_BASE_IMAGE (hack/kind/build.sh). The programs are compiled
+# on the host and copied in (the Dockerfile's BINARIES=prebuilt), so no Go image is needed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/build.sh"
+tag="${TAG:-v0.1.0}"
+cd "${root}"
+mkdir -p _output/images/bin
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o _output/images/bin/ ./cmd/cloud-controller ./cmd/vsphere-node ./cmd/vsphere-csi-node ./hack/vcsim
+for target in cloud-controller vsphere-node vcsim; do
+	DOCKER_BUILDKIT=1 docker build -q --target "${target}" --build-arg BINARIES=prebuilt \
+		--build-arg "STATIC_BASE=${STATIC_BASE_IMAGE}" --build-arg "DEBIAN_BASE=${DEBIAN_BASE_IMAGE}" \
+		-t "ghcr.io/vsphere-cloud/${target}:${tag}" . >/dev/null
+	echo "ghcr.io/vsphere-cloud/${target}:${tag}"
+done
+
+sidecar() { # name module
+	local dir="${tools}/$1" version bin ctx
+	version="$(mod_version "${dir}" "$2")"
+	bin="$(cached_build "${dir}" "$1" "${version}" "$2/cmd/$1" "-s -w -X main.version=${version}")"
+	ctx="$(mktemp -d)"
+	cp "${bin}" "${ctx}/$1"
+	printf 'FROM %s\nCOPY %s /%s\nUSER 65532:65532\nENTRYPOINT ["/%s"]\n' "${STATIC_BASE_IMAGE}" "$1" "$1" "$1" >"${ctx}/Dockerfile"
+	DOCKER_BUILDKIT=1 docker build -q -t "registry.k8s.io/sig-storage/$1:${version}" "${ctx}" >/dev/null
+	rm -rf "${ctx}"
+	echo "registry.k8s.io/sig-storage/$1:${version}"
+}
+sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6
+sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4
+sidecar csi-resizer github.com/kubernetes-csi/external-resizer/v2
+sidecar csi-snapshotter github.com/kubernetes-csi/external-snapshotter/v8
