@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts or stops hack/kind/guestdisks on the host for the kind world.
-#   hack/kind/guestdisks.sh start <simulator host:port>    hack/kind/guestdisks.sh stop
+#   hack/kind/guestdisks.sh start <simulator host:port> <thumbprint>    hack/kind/guestdisks.sh stop
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dir="${root}/_output/kind/guestdisks"
@@ -16,9 +16,9 @@ case "${1:-}" in
 start)
 	stop
 	go build -o "${dir}/guestdisks" "${root}/hack/kind/guestdisks"
-	# The simulator's certificate is self-signed and this is a test helper on the host.
+	# The simulator's certificate is self-signed: verified by its thumbprint.
 	GUESTDISKS_PASSWORD=kind-password setsid "${dir}/guestdisks" --vcenter "https://$2/sdk" --username kind@vsphere.local \
-		--insecure --state-dir "${dir}" >"${dir}/log" 2>&1 </dev/null &
+		--thumbprint "$3" --state-dir "${dir}" >"${dir}/log" 2>&1 </dev/null &
 	echo $! >"${dir}/pid"
 	echo "guestdisks: running (log ${dir}/log)"
 	;;

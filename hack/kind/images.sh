@@ -33,3 +33,13 @@ sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6
 sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4
 sidecar csi-resizer github.com/kubernetes-csi/external-resizer/v2
 sidecar csi-snapshotter github.com/kubernetes-csi/external-snapshotter/v8
+
+# The test workloads' image (test/kind): sh, cat and socat. Debian's public slim image lacks socat.
+test_image=vsphere-cloud/kind-test:dev
+if docker run --rm --entrypoint sh "${DEBIAN_BASE_IMAGE}" -c 'command -v socat' >/dev/null 2>&1; then
+	docker tag "${DEBIAN_BASE_IMAGE}" "${test_image}"
+else
+	printf 'FROM %s\nRUN apt-get update && apt-get install -y --no-install-recommends socat && rm -rf /var/lib/apt/lists/*\n' "${DEBIAN_BASE_IMAGE}" |
+		DOCKER_BUILDKIT=1 docker build -q -t "${test_image}" - >/dev/null
+fi
+echo "${test_image}"

@@ -50,7 +50,6 @@ done
 
 step "building our images and loading them into the nodes"
 mapfile -t images < <(hack/kind/images.sh)
-images+=("${DEBIAN_BASE_IMAGE}") # the test workloads' image (sh, socat)
 docker save "${images[@]}" >"${out}/images.tar"
 for n in "${nodes[@]}"; do
 	docker exec -i "${n}" ctr --namespace=k8s.io images import --all-platforms --digests - <"${out}/images.tar" >/dev/null &
@@ -111,10 +110,21 @@ step "installing vsphere-cloud (${install})"
 if [[ "${install}" == helm ]]; then
 	helm="$(source hack/lib/build.sh && cached_build "${tools}/chartcheck" helm "$(mod_version "${tools}/chartcheck" helm.sh/helm/v3)" helm.sh/helm/v3/cmd/helm "-s -w")"
 	"${helm}" upgrade --install vsphere-cloud charts/vsphere-cloud --namespace vsphere-cloud-system \
-		--set-file cloudConfig="${out}/vsphere.conf" --wait=false >&2
+		--set-file cloudConfig="${out}/vsphere.conf" --set vsphereNode.drainOnHostMaintenance=true --wait=false >&2
 else
-	k apply -k manifests/ >&2
-	k -n vsphere-cloud-system create configmap vsphere-cloud-config --from-file=vsphere.conf="${out}/vsphere.conf" --dry-run=client -o yaml | k apply -f - >&2
+	# manifests/ as users apply it, with the documented drain component on and this
+	# cluster's configuration in place of the example (one apply, no restart).
+	mkdir -p "${out}/install"
+	{
+		echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+		echo "kind: Kustomization"
+		echo "resources: [../../../manifests]"
+		echo "components: [../../../manifests/drain]"
+		echo "patches: [{path: config.yaml}]"
+	} >"${out}/install/kustomization.yaml"
+	k -n vsphere-cloud-system create configmap vsphere-cloud-config --from-file=vsphere.conf="${out}/vsphere.conf" \
+		--dry-run=client -o yaml >"${out}/install/config.yaml"
+	k apply -k "${out}/install" >&2
 fi
 
 # LoadBalancer VIPs come from the top /28 of the kind network (which docker leaves free).
@@ -129,7 +139,7 @@ spec: {addresses: ["${vips}"], network: VM Network, autoAssign: true}
 YAML
 
 step "guest disks: attached disks appear in the nodes as loop devices"
-"${root}/hack/kind/guestdisks.sh" start "${cp_ip}:31443" >&2
+"${root}/hack/kind/guestdisks.sh" start "${cp_ip}:31443" "${thumbprint}" >&2
 
 cat >"${out}/env" <<ENV
 KUBECONFIG=${KUBECONFIG}
@@ -138,10 +148,11 @@ KIND_INSTALL=${install}
 KIND=${KIND}
 KUBECTL=${KUBECTL}
 VCSIM_URL=https://${cp_ip}:31443/sdk
+VCSIM_THUMBPRINT=${thumbprint}
 VCSIM_USERNAME=kind@vsphere.local
 VCSIM_PASSWORD=kind-password
 KIND_VIPS=${vips}
-KIND_TEST_IMAGE=${DEBIAN_BASE_IMAGE}
+KIND_TEST_IMAGE=vsphere-cloud/kind-test:dev
 ENV
 step "waiting for cloud-controller to initialize the nodes"
 k -n vsphere-cloud-system rollout status deploy/cloud-controller --timeout=300s >&2

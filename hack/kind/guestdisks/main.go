@@ -20,8 +20,11 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -29,7 +32,7 @@ func main() {
 	server := flag.String("vcenter", "", "the simulator's SDK URL, https://host:port/sdk")
 	user := flag.String("username", "", "vCenter user")
 	password := flag.String("password", "", "vCenter password (or $GUESTDISKS_PASSWORD)")
-	insecure := flag.Bool("insecure", false, "do not verify the simulator's certificate (it is self-signed)")
+	thumbprint := flag.String("thumbprint", "", "the simulator's certificate SHA-1 thumbprint (it is self-signed): verified by it, as cloud-controller does")
 	state := flag.String("state-dir", "", "where the disks' backing files live")
 	interval := flag.Duration("interval", time.Second, "how often to read the VMs' devices")
 	flag.Parse()
@@ -37,13 +40,13 @@ func main() {
 		*password = os.Getenv("GUESTDISKS_PASSWORD")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log, *server, *user, *password, *insecure, *state, *interval); err != nil {
+	if err := run(log, *server, *user, *password, *thumbprint, *state, *interval); err != nil {
 		log.Error("guestdisks stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, server, user, password string, insecure bool, state string, interval time.Duration) error {
+func run(log *slog.Logger, server, user, password, thumbprint, state string, interval time.Duration) error {
 	u, err := url.Parse(server)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("--vcenter: %q is not https://host:port/sdk", server)
@@ -51,12 +54,15 @@ func run(log *slog.Logger, server, user, password string, insecure bool, state s
 	if state == "" {
 		return fmt.Errorf("--state-dir: required")
 	}
+	if thumbprint == "" {
+		return fmt.Errorf("--thumbprint: required (the simulator's certificate is self-signed)")
+	}
 	u.User = url.UserPassword(user, password)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	var c *govmomi.Client
 	for c == nil {
-		if c, err = govmomi.NewClient(ctx, u, insecure); err != nil {
+		if c, err = login(ctx, u, thumbprint); err != nil {
 			log.Info("Waiting for the simulator", "server", u.Host, "err", err.Error())
 			select {
 			case <-ctx.Done():
@@ -81,6 +87,21 @@ func run(log *slog.Logger, server, user, password string, insecure bool, state s
 		case <-time.After(interval):
 		}
 	}
+}
+
+// login connects to the simulator, verifying its certificate by thumbprint.
+func login(ctx context.Context, u *url.URL, thumbprint string) (*govmomi.Client, error) {
+	sc := soap.NewClient(u, false)
+	sc.SetThumbprint(u.Host, thumbprint)
+	vc, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	c := &govmomi.Client{Client: vc, SessionManager: session.NewManager(vc)}
+	if err := c.Login(ctx, u.User); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // attachedDisks reads every VM's virtual disks: VM name -> disks.
