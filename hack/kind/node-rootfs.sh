@@ -8,7 +8,7 @@ rootfs="$1" R="$2" K="$3" containerd="$4" kubelet="$5" kubeadm="$6" kubectl="$7"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cp -a "${rootfs}/." "${R}/"
 install -m 0755 "${K}"/usr/local/bin/* "${R}/usr/local/bin/"
-mkdir -p "${R}/kind" && cp -r "${K}/kind/." "${R}/kind/" && chmod -R u+w,go+rX "${R}/kind"
+mkdir -p "${R}/kind" && cp -r "${K}/kind/." "${R}/kind/" && chmod -R u+w,go+rX "${R}/kind" && chmod 0755 "${R}"/kind/bin/*  # module files carry no exec bits
 mkdir -p "${R}/LICENSES" && cp "${K}"/LICENSES/* "${R}/LICENSES/"
 install -m 0644 "${K}/etc/crictl.yaml" "${R}/etc/"
 mkdir -p "${R}/etc/containerd" "${R}/etc/default" "${R}/etc/sysctl.d" "${R}/etc/systemd/system/kubelet.service.d"
