@@ -89,8 +89,6 @@ func run(manifests, chart string) error {
 			}
 		case "storageclass.yaml":
 			text = "{{- if .Values.examples.storageClass }}\n" + text + "{{- end }}\n"
-		case "vippool.yaml":
-			text = "{{- if .Values.examples.vipPool }}\n" + text + "{{- end }}\n"
 		case drainRBAC:
 			text = "{{- if .Values.vsphereNode.drainOnHostMaintenance }}\n" + text + "{{- end }}\n"
 		case "vsphere-node.yaml":
@@ -156,8 +154,8 @@ func writeValues(chart string, images map[string]string, cloudConfig string) err
 	for _, ref := range refs {
 		fmt.Fprintf(&buf, "  %s: %s\n", images[ref], ref)
 	}
-	buf.WriteString("# Example objects: a StorageClass (not default) and a VIPPool; turn off in production.\n")
-	buf.WriteString("examples:\n  storageClass: true\n  vipPool: true\n")
+	buf.WriteString("# Example objects: a StorageClass (not default); turn off in production.\n")
+	buf.WriteString("examples:\n  storageClass: true\n")
 	buf.WriteString("# vsphere.conf; credentials never go here (Secret vsphere-creds).\ncloudConfig: |\n")
 	for _, l := range strings.Split(strings.TrimRight(cloudConfig, "\n"), "\n") {
 		buf.WriteString("  " + l + "\n")

@@ -51,7 +51,7 @@ if [[ "${public}" == 1 ]]; then
 fi
 
 # Everything below is keyed by the versions and by the files that make it.
-key="$( (echo "${kube_version} ${kind_version} ${containerd_version}"; cat "${root}/hack/kind/build.sh" "${root}/hack/kind/rootfs.sh" "${root}/hack/kind/node-rootfs.sh" "${root}/hack/kind/runc-nosysres") | sha256sum | cut -c1-12)"
+key="$( (echo "${kube_version} ${kind_version} ${containerd_version}"; cat "${root}/hack/kind/build.sh" "${root}/hack/kind/rootfs.sh" "${root}/hack/kind/node-rootfs.sh" "${root}/hack/kind/fake-dmi.sh" "${root}/hack/kind/runc-nosysres") | sha256sum | cut -c1-12)"
 node_image="vsphere-cloud/kind-node:${kube_version}-${key}"
 static_image="vsphere-cloud/static-base:${key}"
 debian_image="vsphere-cloud/debian-base:${key}"

@@ -9,12 +9,24 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/build.sh"
 tag="${TAG:-v0.1.0}"
 cd "${root}"
+# BuildKit builds only the stages a target needs (the legacy builder would pull GO_IMAGE for the
+# source stage). Docker 23+ clients need the buildx plugin for it; Debian's docker.io 20.10
+# client (/usr/bin/docker, hack/install-deps.sh) has BuildKit built in.
+if docker buildx version >/dev/null 2>&1; then
+	builder=docker
+elif [[ -x /usr/bin/docker && "$(/usr/bin/docker version --format '{{.Client.Version}}' 2>/dev/null)" == 20.* ]]; then
+	builder=/usr/bin/docker
+else
+	echo "images: docker build needs BuildKit: install the buildx plugin (or Debian's docker.io)" >&2
+	exit 1
+fi
+build() { DOCKER_BUILDKIT=1 "${builder}" build -q "$@" >/dev/null; }
 mkdir -p _output/images/bin
 CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o _output/images/bin/ ./cmd/cloud-controller ./cmd/vsphere-node ./cmd/vsphere-csi-node ./hack/vcsim
 for target in cloud-controller vsphere-node vcsim; do
-	DOCKER_BUILDKIT=1 docker build -q --target "${target}" --build-arg BINARIES=prebuilt \
+	build --target "${target}" --build-arg BINARIES=prebuilt \
 		--build-arg "STATIC_BASE=${STATIC_BASE_IMAGE}" --build-arg "DEBIAN_BASE=${DEBIAN_BASE_IMAGE}" \
-		-t "ghcr.io/vsphere-cloud/${target}:${tag}" . >/dev/null
+		-t "ghcr.io/vsphere-cloud/${target}:${tag}" .
 	echo "ghcr.io/vsphere-cloud/${target}:${tag}"
 done
 
@@ -25,7 +37,7 @@ sidecar() { # name module
 	ctx="$(mktemp -d)"
 	cp "${bin}" "${ctx}/$1"
 	printf 'FROM %s\nCOPY %s /%s\nUSER 65532:65532\nENTRYPOINT ["/%s"]\n' "${STATIC_BASE_IMAGE}" "$1" "$1" "$1" >"${ctx}/Dockerfile"
-	DOCKER_BUILDKIT=1 docker build -q -t "registry.k8s.io/sig-storage/$1:${version}" "${ctx}" >/dev/null
+	build -t "registry.k8s.io/sig-storage/$1:${version}" "${ctx}"
 	rm -rf "${ctx}"
 	echo "registry.k8s.io/sig-storage/$1:${version}"
 }
@@ -40,6 +52,6 @@ if docker run --rm --entrypoint sh "${DEBIAN_BASE_IMAGE}" -c 'command -v socat' 
 	docker tag "${DEBIAN_BASE_IMAGE}" "${test_image}"
 else
 	printf 'FROM %s\nRUN apt-get update && apt-get install -y --no-install-recommends socat && rm -rf /var/lib/apt/lists/*\n' "${DEBIAN_BASE_IMAGE}" |
-		DOCKER_BUILDKIT=1 docker build -q -t "${test_image}" - >/dev/null
+		build -t "${test_image}" -
 fi
 echo "${test_image}"

@@ -9,6 +9,15 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cp -a "${rootfs}/." "${R}/"
 install -m 0755 "${K}"/usr/local/bin/* "${R}/usr/local/bin/"
 mkdir -p "${R}/kind" && cp -r "${K}/kind/." "${R}/kind/" && chmod -R u+w,go+rX "${R}/kind" && chmod 0755 "${R}"/kind/bin/*  # module files carry no exec bits
+# Hosts without DMI: each node still gets its own product_uuid (hack/kind/fake-dmi.sh, run just
+# before kind's fix_product_uuid). kind's container hook then checks the container's own /sys
+# (not the node's) before it binds the node's product files over it: a Pod's sysfs has no DMI
+# where the host has none.
+install -m 0755 "${here}/fake-dmi.sh" "${R}/kind/bin/fake-dmi.sh"
+sed -i 's|^fix_product_uuid$|/kind/bin/fake-dmi.sh\nfix_product_uuid|' "${R}/usr/local/bin/entrypoint"
+grep -q '^/kind/bin/fake-dmi.sh$' "${R}/usr/local/bin/entrypoint"
+sed -i 's|^if \[\[ -f /sys/\(.*\) \]\]; then$|if [[ -f "${bundle:?}"/rootfs/sys/\1 ]]; then|' "${R}/kind/bin/mount-product-files.sh"
+[[ "$(grep -c 'rootfs/sys/.* ]]; then' "${R}/kind/bin/mount-product-files.sh")" == 3 ]]
 mkdir -p "${R}/LICENSES" && cp "${K}"/LICENSES/* "${R}/LICENSES/"
 install -m 0644 "${K}/etc/crictl.yaml" "${R}/etc/"
 mkdir -p "${R}/etc/containerd" "${R}/etc/default" "${R}/etc/sysctl.d" "${R}/etc/systemd/system/kubelet.service.d"

@@ -19,6 +19,7 @@ step() { echo "kind-up: [$((SECONDS - start)) s] $*" >&2; }
 hack/kind/engine.sh start >&2
 step "building (or reusing) kind, kubectl, the node image and the image bases"
 eval "$(hack/kind/build.sh)"
+export STATIC_BASE_IMAGE DEBIAN_BASE_IMAGE # hack/kind/images.sh builds on them
 export KUBECONFIG="${out}/kubeconfig"
 k() { "${KUBECTL}" "$@"; }
 
@@ -49,7 +50,8 @@ JSON
 done
 
 step "building our images and loading them into the nodes"
-mapfile -t images < <(hack/kind/images.sh)
+built="$(hack/kind/images.sh)" # a failure here stops kind-up (a process substitution would hide it)
+mapfile -t images <<<"${built}"
 docker save "${images[@]}" >"${out}/images.tar"
 for n in "${nodes[@]}"; do
 	docker exec -i "${n}" ctr --namespace=k8s.io images import --all-platforms --digests - <"${out}/images.tar" >/dev/null &
@@ -81,7 +83,7 @@ k -n vsphere-cloud-system rollout status deploy/vcsim --timeout=180s >&2
 cp_ip="${ip[${name}-control-plane]}"
 vcsim_host="$(k -n vsphere-cloud-system get svc vcsim -o jsonpath='{.spec.clusterIP}')"
 for _ in $(seq 1 30); do
-	thumbprint="$(openssl s_client -connect "${cp_ip}:31443" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha1 2>/dev/null | cut -d= -f2)" || true
+	thumbprint="$(timeout 5 openssl s_client -connect "${cp_ip}:31443" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha1 2>/dev/null | cut -d= -f2)" || true
 	[[ -n "${thumbprint}" ]] && break
 	sleep 1
 done
