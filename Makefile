@@ -22,7 +22,7 @@ control-plane: ## Build (or reuse) pinned etcd and kube-apiserver in $(VSPHERE_C
 	hack/control-plane-bins.sh > $(CONTROL_PLANE_ENV).tmp && mv $(CONTROL_PLANE_ENV).tmp $(CONTROL_PLANE_ENV)
 	@cat $(CONTROL_PLANE_ENV)
 
-test: verify test-unit test-fuzz test-e2e ## Everything CI runs (test-kind joins it once kind-up is green here: docs/kind.md).
+test: verify test-unit test-fuzz test-e2e test-kind ## Everything CI runs, the kind suite last (it starts and stops dockerd when none runs).
 
 test-unit: ## Unit and simulator tests, with the race detector.
 	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./hack/vcsim/... ./manifests/...

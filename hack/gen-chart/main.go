@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -87,6 +88,8 @@ func run(manifests, chart string) error {
 			if cloudConfig, text, err = templateConfig(src, text); err != nil {
 				return err
 			}
+		case "namespace.yaml":
+			text = namespacesIfNotThere(text)
 		case "storageclass.yaml":
 			text = "{{- if .Values.examples.storageClass }}\n" + text + "{{- end }}\n"
 		case drainRBAC:
@@ -161,4 +164,29 @@ func writeValues(chart string, images map[string]string, cloudConfig string) err
 		buf.WriteString("  " + l + "\n")
 	}
 	return os.WriteFile(filepath.Join(chart, "values.yaml"), buf.Bytes(), 0o644)
+}
+
+// namespacesIfNotThere renders each Namespace only when it does not exist yet or belongs to
+// this release. Users create the Secret vsphere-creds in the namespace before they install
+// (docs/install.md), and Helm refuses to install a release whose objects exist without its
+// ownership marks; a namespace this release created stays rendered on upgrade, so Helm
+// never deletes it. Without a cluster (helm template, chartcheck) every Namespace renders.
+func namespacesIfNotThere(text string) string {
+	docs := strings.Split(text, "\n---\n")
+	for i, doc := range docs {
+		name := ""
+		for _, l := range strings.Split(doc, "\n") {
+			if v, ok := strings.CutPrefix(l, "  name: "); ok {
+				name = strings.TrimSpace(v)
+			}
+		}
+		ref := strconv.Quote(name)
+		if strings.HasPrefix(name, "{{") {
+			ref = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(name, "{{"), "}}"))
+		}
+		docs[i] = fmt.Sprintf("{{- $ns := lookup \"v1\" \"Namespace\" \"\" %s }}\n"+
+			"{{- if or (not $ns) (eq (dig \"metadata\" \"annotations\" \"meta.helm.sh/release-name\" \"\" $ns) .Release.Name) }}\n%s\n{{- end }}",
+			ref, strings.TrimRight(doc, "\n"))
+	}
+	return strings.Join(docs, "\n---\n") + "\n"
 }

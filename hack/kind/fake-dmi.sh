@@ -17,6 +17,7 @@ for e in /sys/class/*; do
 done
 mkdir -p "${d}/dmi/id"
 echo kind >"${d}/dmi/id/product_name"
+echo kind >/kind/product_name # kind's container hook binds it where a Pod sees this directory
 touch "${d}/dmi/id/product_uuid"
 chmod 0400 "${d}/dmi/id/product_uuid"
 mount --rbind "${d}" /sys/class

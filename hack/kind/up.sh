@@ -158,6 +158,7 @@ KIND_TEST_IMAGE=vsphere-cloud/kind-test:dev
 ENV
 step "waiting for cloud-controller to initialize the nodes"
 k -n vsphere-cloud-system rollout status deploy/cloud-controller --timeout=300s >&2
+k -n vsphere-cloud-system rollout status ds/vsphere-node --timeout=300s >&2
 for n in "${nodes[@]}"; do
 	k wait --for=jsonpath='{.spec.providerID}' "node/${n}" --timeout=300s >/dev/null
 done

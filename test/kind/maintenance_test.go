@@ -64,10 +64,12 @@ func testHostMaintenanceDrains(t *testing.T) {
 	host := nvm.Status.Host.Name
 	// A long evacuation: the host stays "entering maintenance", as vCenter's does while DRS
 	// (or, here, our drain) moves the VMs' work away.
+	// Registered first: a host left in maintenance would make its node ineligible for VIPs
+	// in the scenarios after this one.
+	t.Cleanup(func() { _ = w.sim.hostMaintenance(context.Background(), host, false, 0) })
 	if err := w.sim.hostMaintenance(ctx, host, true, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = w.sim.hostMaintenance(context.Background(), host, false, 0) })
 	took := waitFor(t, time.Minute, node+" tainted for host maintenance", func(ctx context.Context) (bool, string) {
 		n, err := w.kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		return err == nil && hasTaint(n, agent.TaintHostMaintenance), fmt.Sprintf("taints %v", n.Spec.Taints)

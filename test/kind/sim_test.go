@@ -67,7 +67,7 @@ func (s *simControl) hostMaintenance(ctx context.Context, host string, on bool, 
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
+	if res.StatusCode/100 != 2 { // 202 Accepted: the maintenance task started
 		return fmt.Errorf("host-maintenance %s on=%v: %s: %s", host, on, res.Status, body)
 	}
 	return nil
