@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/vsphere-cloud/provider/pkg/providerid"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
@@ -54,7 +54,7 @@ or in a Pod). It prints one table and exits 1 if any check failed.`,
 				}
 				for _, n := range nodes.Items {
 					q := vsphere.NodeQuery{Name: n.Name, SystemUUID: n.Status.NodeInfo.SystemUUID}
-					q.ProviderUUID, _ = strings.CutPrefix(n.Spec.ProviderID, "vsphere://")
+					q.ProviderUUID, _ = providerid.UUID(n.Spec.ProviderID)
 					in.Nodes = append(in.Nodes, q)
 				}
 			} else if kubeconfig != "" {

@@ -23,9 +23,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/internal/cmdflags"
+	"github.com/vsphere-cloud/provider/pkg/providerid"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/volumes/kubeletreg"
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
 )
 
 func main() {
@@ -100,13 +100,12 @@ func nodeIdentity(ctx context.Context, nodes nodeGetter, name string) (volumes.N
 	if err != nil {
 		return volumes.NodeIdentity{}, fmt.Errorf("reading Node %s: %w", name, err)
 	}
-	raw, ok := strings.CutPrefix(n.Spec.ProviderID, "vsphere://")
-	if !ok {
-		return volumes.NodeIdentity{}, fmt.Errorf("node %s has no vsphere:// providerID yet (%q); cloud-controller sets it when it initializes the node", name, n.Spec.ProviderID)
+	if _, ok := providerid.UUID(n.Spec.ProviderID); !ok {
+		return volumes.NodeIdentity{}, fmt.Errorf("node %s has no %s providerID yet (%q); cloud-controller sets it when it initializes the node", name, providerid.Prefix, n.Spec.ProviderID)
 	}
-	id, err := biosuuid.Normalize(raw)
+	id, err := providerid.Parse(n.Spec.ProviderID)
 	if err != nil {
-		return volumes.NodeIdentity{}, fmt.Errorf("node %s: providerID %q: %w", name, n.Spec.ProviderID, err)
+		return volumes.NodeIdentity{}, fmt.Errorf("node %s: %w", name, err)
 	}
 	return volumes.NodeIdentity{ID: id, Zone: n.Labels[v1.LabelTopologyZone], Region: n.Labels[v1.LabelTopologyRegion]}, nil
 }

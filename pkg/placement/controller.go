@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
-	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -169,7 +168,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	q, _ := provider.NodeQuery(node) // another provider's ID: still matched by SystemUUID and name
+	q, _ := vsphere.QueryForNode(node) // another provider's ID: still matched by SystemUUID and name
 	vm, lookupErr := c.inv.FindNodeVM(ctx, q)
 	c.mu.Lock()
 	if lookupErr != nil {

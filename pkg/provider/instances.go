@@ -13,11 +13,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/pkg/providerid"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
-
-// ProviderIDPrefix starts every providerID, as with the upstream vSphere provider.
-const ProviderIDPrefix = "vsphere://"
 
 var _ cloudprovider.InstancesV2 = (*instances)(nil)
 
@@ -108,7 +106,7 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloud
 		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}
 	md := &cloudprovider.InstanceMetadata{
-		ProviderID:    ProviderIDPrefix + vm.UUID,
+		ProviderID:    providerid.Format(vm.UUID),
 		InstanceType:  InstanceType(vm),
 		NodeAddresses: NodeAddresses(vm, node.Name, families, i.cloud.cfg.Nodes),
 		Zone:          vm.Zone,
@@ -127,10 +125,10 @@ func (i *instances) find(ctx context.Context, node *v1.Node, waitSync bool) (vsp
 	if i.cloud.inventory == nil {
 		return vsphere.VM{}, fmt.Errorf("%w: inventory not started", vsphere.ErrUnavailable)
 	}
-	q, ours := NodeQuery(node)
+	q, ours := vsphere.QueryForNode(node)
 	if !ours {
 		// Not ours: never report it as gone.
-		return vsphere.VM{}, fmt.Errorf("node %s: providerID %q does not start with %s", node.Name, node.Spec.ProviderID, ProviderIDPrefix)
+		return vsphere.VM{}, fmt.Errorf("node %s: providerID %q does not start with %s", node.Name, node.Spec.ProviderID, providerid.Prefix)
 	}
 	vm, err := i.cloud.inventory.FindNodeVM(ctx, q)
 	if waitSync && errors.Is(err, vsphere.ErrUnavailable) {
@@ -150,22 +148,6 @@ func (i *instances) find(ctx context.Context, node *v1.Node, waitSync bool) (vsp
 		return vm, fmt.Errorf("node %s: %w", node.Name, err)
 	}
 	return vm, nil
-}
-
-// NodeQuery is how a Node is looked up: by its providerID's UUID once it has one, else by
-// SystemUUID and name. ours is false for a providerID of another provider; q then holds
-// the SystemUUID and name.
-func NodeQuery(node *v1.Node) (q vsphere.NodeQuery, ours bool) {
-	q = vsphere.NodeQuery{SystemUUID: node.Status.NodeInfo.SystemUUID, Name: node.Name}
-	id := node.Spec.ProviderID
-	if id == "" {
-		return q, true
-	}
-	uuid, ok := strings.CutPrefix(id, ProviderIDPrefix)
-	if !ok || uuid == "" {
-		return q, false
-	}
-	return vsphere.NodeQuery{ProviderUUID: uuid, Name: node.Name}, true
 }
 
 // InstanceType is the upstream provider's form, vsphere-vm.cpu-4.mem-16gb.os-<guest>.

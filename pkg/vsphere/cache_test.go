@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 
 	"k8s.io/klog/v2"
 

@@ -17,7 +17,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
 

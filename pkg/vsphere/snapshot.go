@@ -3,7 +3,7 @@ package vsphere
 import (
 	"strings"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 
 	"github.com/vmware/govmomi/vim25/types"
 )

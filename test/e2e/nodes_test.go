@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"

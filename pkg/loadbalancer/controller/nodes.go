@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/pkg/providerid"
 )
 
 // uses says what outside the allocator uses ip: Nodes whose status.addresses hold it,
@@ -47,7 +48,7 @@ func (p *Provider) rebuildNodes() {
 	uuids, ips := map[string]string{}, map[netip.Addr]string{}
 	for _, obj := range p.nodes.List() {
 		n := obj.(*v1.Node)
-		if u, ok := strings.CutPrefix(n.Spec.ProviderID, "vsphere://"); ok {
+		if u, ok := providerid.UUID(n.Spec.ProviderID); ok {
 			uuids[strings.ToLower(u)] = n.Name
 		}
 		for _, a := range n.Status.Addresses {

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vsphere-cloud/provider/pkg/vsphere/biosuuid"
+	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 )
 
 // Guest reads what the guest OS knows about its VM, under configurable roots so that

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/providerid"
 )
 
 // Reconciler keeps one Node's labels, taint and conditions in step with its NodeVM and
@@ -67,7 +67,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 	case !apierrors.IsNotFound(err):
 		return reconcile.Result{}, err
 	}
-	uuid, _ := strings.CutPrefix(node.Spec.ProviderID, "vsphere://")
+	uuid, _ := providerid.UUID(node.Spec.ProviderID)
 	facts := Facts{
 		Identity:   r.Guest.CheckIdentity(uuid),
 		DiskUUIDs:  r.Guest.DiskUUIDsVisible(),
