@@ -1,9 +1,11 @@
 // Command cloud-controller is vsphere-cloud's cloud controller manager: node lifecycle
-// through k8s.io/cloud-provider, answered from one inventory cache per vCenter. It is
-// the only component that holds vCenter credentials.
+// through k8s.io/cloud-provider, the CSI Controller service, VIP allocation and the NodeVM
+// controller, all answered from one vSphere inventory per process. It is the only
+// component that holds vCenter credentials.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -19,7 +21,6 @@ import (
 	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
-	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -29,6 +30,8 @@ func main() {
 	os.Exit(run())
 }
 
+// run is the whole program: flags, validation, then wire (wiring.go) builds every
+// dependency once, and the framework runs the controllers on them.
 func run() int {
 	opts, err := options.NewCloudControllerManagerOptions()
 	if err != nil {
@@ -37,35 +40,28 @@ func run() int {
 	}
 	opts.KubeCloudShared.CloudProvider.Name = provider.ProviderName
 	csiOpts := &csiOptions{}
-	shared := &sharedInventory{}
-	provider.RegisterWith(func(cfg *config.Config) (*provider.Cloud, error) {
-		cfg.ClusterID = opts.KubeCloudShared.ClusterName
-		if csiOpts.Endpoint == "" {
-			return provider.NewFromConfig(cfg), nil
-		}
-		// Called by the framework once logging is set up, in every replica before leader
-		// election: the CSI service answers in all of them.
-		m, err := shared.get(cfg, opts.Master, opts.Generic.ClientConnection.Kubeconfig, csiOpts.Namespace)
-		if err != nil {
-			return nil, err
-		}
-		serveCSI(csiOpts, cfg, m)
-		return provider.New(cfg, m), nil
-	})
 	fss := cliflag.NamedFlagSets{}
 	csiOpts.addFlags(&fss)
 
-	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(csiOpts), names.CCMControllerAliases(), fss, wait.NeverStop)
+	// deps is filled by RunE once flags are parsed, before the framework calls initCloud
+	// or any controller constructor.
+	deps := &dependencies{}
+	initCloud := func(*cloudcontrollerconfig.CompletedConfig) cloudprovider.Interface { return deps.cloud }
+	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(csiOpts, deps), names.CCMControllerAliases(), fss, wait.NeverStop)
 	cmd.Use = "cloud-controller"
 	runE := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// Validate the cloud config before anything connects, so a bad file fails at start
 		// with every field named, and exit status 1.
-		_, err := validateCloudConfig(opts)
+		cfg, err := validateCloudConfig(opts)
 		if err != nil {
 			return err // cli.Run prints it once and exits 1
 		}
 		if err := csiOpts.validate(); err != nil {
+			return err
+		}
+		cfg.ClusterID = opts.KubeCloudShared.ClusterName
+		if err := wire(context.Background(), deps, cfg, opts, csiOpts); err != nil {
 			return err
 		}
 		return runE(c, args)
@@ -86,21 +82,10 @@ func validateCloudConfig(opts *options.CloudControllerManagerOptions) (*config.C
 	return config.LoadFile(cp.CloudConfigFile)
 }
 
-// initCloud builds the provider. The config was validated before, so an error here means
-// the file changed in between; it ends the program like any start-up error.
-func initCloud(c *cloudcontrollerconfig.CompletedConfig) cloudprovider.Interface {
-	cp := c.ComponentConfig.KubeCloudShared.CloudProvider
-	cloud, err := cloudprovider.InitCloudProvider(cp.Name, cp.CloudConfigFile)
-	if err != nil || cloud == nil {
-		klog.ErrorS(err, "Cannot initialize the cloud provider", "cloudConfig", cp.CloudConfigFile)
-		klog.FlushAndExit(klog.ExitFlushTimeout, 1)
-	}
-	return cloud
-}
-
 // controllerInitializers copies the framework's defaults and gives each controller a
-// client name of its own, so audit logs and RBAC tell them apart.
-func controllerInitializers(csiOpts *csiOptions) map[string]app.ControllerInitFuncConstructor {
+// client name of its own, so audit logs and RBAC tell them apart; ours take their
+// dependencies from deps.
+func controllerInitializers(csiOpts *csiOptions, deps *dependencies) map[string]app.ControllerInitFuncConstructor {
 	out := make(map[string]app.ControllerInitFuncConstructor, len(app.DefaultInitFuncConstructors))
 	for name, c := range app.DefaultInitFuncConstructors {
 		c.InitContext.ClientName = "vsphere-cloud-" + c.InitContext.ClientName
@@ -108,15 +93,15 @@ func controllerInitializers(csiOpts *csiOptions) map[string]app.ControllerInitFu
 	}
 	out[placementControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-placement"},
-		Constructor: startPlacement,
+		Constructor: startPlacement(deps),
 	}
 	out[orphansControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-orphan-disks"},
-		Constructor: startOrphans(csiOpts),
+		Constructor: startOrphans(csiOpts, deps),
 	}
 	out[metadataControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-volume-metadata"},
-		Constructor: startMetadata(csiOpts),
+		Constructor: startMetadata(csiOpts, deps),
 	}
 	return out
 }

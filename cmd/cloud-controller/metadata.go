@@ -10,7 +10,6 @@ import (
 	genericcontrollermanager "k8s.io/controller-manager/app"
 	"k8s.io/controller-manager/controller"
 
-	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/volumes/metadata"
 )
 
@@ -19,20 +18,15 @@ const metadataControllerName = "vsphere-volume-metadata"
 
 // startMetadata keeps each volume's PV, claim and Pods current in vCenter's Cloud Native
 // Storage. It runs in the leader only, and only with the CSI service.
-func startMetadata(opts *csiOptions) app.InitFuncConstructor {
-	return func(_ app.ControllerInitContext, cfg *cloudcontrollerconfig.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+func startMetadata(opts *csiOptions, deps *dependencies) app.InitFuncConstructor {
+	return func(_ app.ControllerInitContext, cfg *cloudcontrollerconfig.CompletedConfig, _ cloudprovider.Interface) app.InitFunc {
 		return func(ctx context.Context, _ genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
-			c, ok := cloud.(*provider.Cloud)
-			if !ok || opts.Endpoint == "" {
+			if opts.Endpoint == "" {
 				return nil, false, nil
-			}
-			backend, ok := c.Inventory().(metadata.Backend)
-			if !ok {
-				return nil, false, fmt.Errorf("%s: the inventory cannot update volume metadata", metadataControllerName)
 			}
 			metadata.RegisterMetrics()
 			core := cfg.SharedInformers.Core().V1()
-			s, err := metadata.New(backend, core.PersistentVolumes(), core.PersistentVolumeClaims(), core.Pods(), opts.MetadataSyncPeriod)
+			s, err := metadata.New(deps.vsphere, core.PersistentVolumes(), core.PersistentVolumeClaims(), core.Pods(), opts.MetadataSyncPeriod)
 			if err != nil {
 				return nil, false, fmt.Errorf("%s: %w", metadataControllerName, err)
 			}

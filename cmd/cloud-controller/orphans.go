@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cloudprovider "k8s.io/cloud-provider"
@@ -11,9 +10,8 @@ import (
 	genericcontrollermanager "k8s.io/controller-manager/app"
 	"k8s.io/controller-manager/controller"
 
-	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/volumes"
-	volctrl "github.com/vsphere-cloud/provider/pkg/volumes/controller"
+	"github.com/vsphere-cloud/provider/pkg/volumes/csicontroller"
 )
 
 // orphansControllerName is the name --controllers uses for the orphan disk report.
@@ -21,24 +19,16 @@ const orphansControllerName = "vsphere-orphan-disks"
 
 // startOrphans reports (and, on opt-in, deletes) disks made for claims that no PV refers
 // to. It runs in the leader only.
-func startOrphans(opts *csiOptions) app.InitFuncConstructor {
-	return func(initCtx app.ControllerInitContext, _ *cloudcontrollerconfig.CompletedConfig, cloud cloudprovider.Interface) app.InitFunc {
+func startOrphans(opts *csiOptions, deps *dependencies) app.InitFuncConstructor {
+	return func(initCtx app.ControllerInitContext, _ *cloudcontrollerconfig.CompletedConfig, _ cloudprovider.Interface) app.InitFunc {
 		return func(ctx context.Context, cc genericcontrollermanager.ControllerContext) (controller.Interface, bool, error) {
-			c, ok := cloud.(*provider.Cloud)
-			if !ok {
-				return nil, false, nil
-			}
-			backend, ok := c.Inventory().(volctrl.Backend)
-			if !ok {
-				return nil, false, fmt.Errorf("%s: the inventory cannot manage disks", orphansControllerName)
-			}
 			kube, err := cc.ClientBuilder.Client(initCtx.ClientName)
 			if err != nil {
 				return nil, false, err
 			}
 			volumes.RegisterMetrics()
-			o := &volctrl.Orphans{
-				Backend: backend, Period: opts.OrphanPeriod, DeleteAfter: opts.DeleteOrphansAfter,
+			o := &csicontroller.Orphans{
+				Disks: deps.vsphere, Attachments: deps.vsphere, Period: opts.OrphanPeriod, DeleteAfter: opts.DeleteOrphansAfter,
 				VolumeHandles: func(ctx context.Context) (map[string]bool, error) {
 					out := map[string]bool{}
 					list, err := kube.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
@@ -90,7 +90,7 @@ func run(args []string) error {
 
 // nodeGetter reads one Node; corev1client.NodeInterface implements it.
 type nodeGetter interface {
-	Get(ctx context.Context, name string, opts metav1.GetOptions) (*v1.Node, error)
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error)
 }
 
 // nodeIdentity reads the Node: its ID is the VM's BIOS UUID from the providerID that
@@ -107,5 +107,5 @@ func nodeIdentity(ctx context.Context, nodes nodeGetter, name string) (volumes.N
 	if err != nil {
 		return volumes.NodeIdentity{}, fmt.Errorf("node %s: %w", name, err)
 	}
-	return volumes.NodeIdentity{ID: id, Zone: n.Labels[v1.LabelTopologyZone], Region: n.Labels[v1.LabelTopologyRegion]}, nil
+	return volumes.NodeIdentity{ID: id, Zone: n.Labels[corev1.LabelTopologyZone], Region: n.Labels[corev1.LabelTopologyRegion]}, nil
 }

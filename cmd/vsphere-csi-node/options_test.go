@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -44,9 +44,9 @@ func TestOptionsValidateNamesTheFlag(t *testing.T) {
 	}
 }
 
-type nodes map[string]*v1.Node
+type nodes map[string]*corev1.Node
 
-func (n nodes) Get(_ context.Context, name string, _ metav1.GetOptions) (*v1.Node, error) {
+func (n nodes) Get(_ context.Context, name string, _ metav1.GetOptions) (*corev1.Node, error) {
 	if node, ok := n[name]; ok {
 		return node, nil
 	}
@@ -60,10 +60,10 @@ func (e *notFound) Error() string { return "nodes \"" + e.name + "\" not found" 
 func TestNodeIdentityComesFromTheProviderID(t *testing.T) {
 	ctx := context.Background()
 	n := nodes{
-		"ok": {ObjectMeta: metav1.ObjectMeta{Name: "ok", Labels: map[string]string{v1.LabelTopologyZone: "z1", v1.LabelTopologyRegion: "r1"}},
-			Spec: v1.NodeSpec{ProviderID: "vsphere://4214C5E2-1111-2222-3333-444455556666"}},
+		"ok": {ObjectMeta: metav1.ObjectMeta{Name: "ok", Labels: map[string]string{corev1.LabelTopologyZone: "z1", corev1.LabelTopologyRegion: "r1"}},
+			Spec: corev1.NodeSpec{ProviderID: "vsphere://4214C5E2-1111-2222-3333-444455556666"}},
 		"uninitialized": {ObjectMeta: metav1.ObjectMeta{Name: "uninitialized"}},
-		"foreign":       {ObjectMeta: metav1.ObjectMeta{Name: "foreign"}, Spec: v1.NodeSpec{ProviderID: "aws:///i-1"}},
+		"foreign":       {ObjectMeta: metav1.ObjectMeta{Name: "foreign"}, Spec: corev1.NodeSpec{ProviderID: "aws:///i-1"}},
 	}
 	id, err := nodeIdentity(ctx, n, "ok")
 	if err != nil || id.ID != "4214c5e2-1111-2222-3333-444455556666" || id.Zone != "z1" || id.Region != "r1" {

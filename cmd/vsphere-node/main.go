@@ -12,10 +12,8 @@ import (
 	"runtime/debug"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/internal/cmdflags"
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer/announce"
 	"github.com/vsphere-cloud/provider/pkg/placement/agent"
 )
@@ -53,20 +52,14 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("--kubeconfig: %w", err)
 	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
+	scheme := kubeclient.Scheme()
 	own := fields.OneTermEqualSelector("metadata.name", opts.NodeName)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: map[client.Object]cache.ByObject{
-			&v1.Node{}:              {Field: own},
+			&corev1.Node{}:          {Field: own},
 			&v1alpha1.NodeVM{}:      {Field: own},
 			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{opts.VIPLeaseNamespace: {}}},
 		}},

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/term"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vsphere-cloud/provider/test/framework"
@@ -86,7 +86,7 @@ func run() error {
 			return err
 		}
 	}
-	var nodes *v1.NodeList
+	var nodes *corev1.NodeList
 	if !framework.WaitFor(2*time.Minute, 250*time.Millisecond, func() bool {
 		nodes, err = cp.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -107,7 +107,7 @@ func run() error {
 	for _, n := range nodes.Items {
 		var ip string
 		for _, a := range n.Status.Addresses {
-			if a.Type == v1.NodeInternalIP {
+			if a.Type == corev1.NodeInternalIP {
 				ip = a.Address
 			}
 		}
@@ -115,12 +115,12 @@ func run() error {
 		for _, t := range n.Spec.Taints {
 			// No kube-controller-manager runs here to lift the not-ready taint the API
 			// server adds to new Nodes; it is not cloud-controller's.
-			if t.Key != v1.TaintNodeNotReady {
+			if t.Key != corev1.TaintNodeNotReady {
 				taints = append(taints, t.Key)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Spec.ProviderID, ip,
-			n.Labels[v1.LabelInstanceTypeStable], n.Labels[v1.LabelTopologyZone], n.Labels[v1.LabelTopologyRegion],
+			n.Labels[corev1.LabelInstanceTypeStable], n.Labels[corev1.LabelTopologyZone], n.Labels[corev1.LabelTopologyRegion],
 			orNone(strings.Join(taints, ",")))
 	}
 	_ = tw.Flush()

@@ -3,22 +3,15 @@
 // and announces them from one elected, healthy node per address (in vsphere-node).
 package loadbalancer
 
-// Names on the wire.
+import "github.com/vsphere-cloud/provider/api/v1alpha1"
+
+// Names on the wire, declared in api/v1alpha1 (wellknown.go).
 const (
-	// Class is the loadBalancerClass served by our own controller; class-less Services are
-	// served through the cloud provider's service controller.
-	Class = "vsphere-cloud.io/vip"
-	// AnnotationIPs requests addresses: a comma-separated list, one per family (dual-stack).
-	AnnotationIPs = "vsphere-cloud.io/load-balancer-ips"
-	// AnnotationSharingKey lets Services with the same key share an address when their
-	// ports do not clash and their externalTrafficPolicy is the same. A key is private
-	// to its namespace unless the pool sets spec.shareAcrossNamespaces.
-	AnnotationSharingKey = "vsphere-cloud.io/sharing-key"
-	// AnnotationPool restricts allocation to one VIPPool.
-	AnnotationPool = "vsphere-cloud.io/pool"
-	// Finalizer keeps a Service of Class until its address is released.
-	Finalizer = "vsphere-cloud.io/vip"
-	// ConditionAllocated and ConditionAnnounced are the Service conditions this product sets.
-	ConditionAllocated = "vsphere-cloud.io/Allocated"
-	ConditionAnnounced = "vsphere-cloud.io/Announced"
+	Class                = v1alpha1.ServiceClassVIP
+	AnnotationIPs        = v1alpha1.AnnotationLoadBalancerIPs
+	AnnotationSharingKey = v1alpha1.AnnotationSharingKey
+	AnnotationPool       = v1alpha1.AnnotationPool
+	Finalizer            = v1alpha1.FinalizerVIP
+	ConditionAllocated   = v1alpha1.ServiceConditionAllocated
+	ConditionAnnounced   = v1alpha1.ServiceConditionAnnounced
 )

@@ -3,13 +3,13 @@ package loadbalancer
 import (
 	"net/netip"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Serves reports whether this product serves the Service: type LoadBalancer with no class
 // (when class-less Services are served) or our class.
-func Serves(svc *v1.Service, classless bool) bool {
-	if svc.Spec.Type != v1.ServiceTypeLoadBalancer {
+func Serves(svc *corev1.Service, classless bool) bool {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 		return false
 	}
 	if svc.Spec.LoadBalancerClass == nil {
@@ -19,7 +19,7 @@ func Serves(svc *v1.Service, classless bool) bool {
 }
 
 // RequestFor describes what a Service asks for.
-func RequestFor(svc *v1.Service) (Request, error) {
+func RequestFor(svc *corev1.Service) (Request, error) {
 	r := Request{
 		Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace,
 		SharingKey: svc.Annotations[AnnotationSharingKey], Pool: svc.Annotations[AnnotationPool],
@@ -34,7 +34,7 @@ func RequestFor(svc *v1.Service) (Request, error) {
 	for _, p := range svc.Spec.Ports {
 		proto := string(p.Protocol)
 		if proto == "" {
-			proto = string(v1.ProtocolTCP)
+			proto = string(corev1.ProtocolTCP)
 		}
 		r.Ports = append(r.Ports, Port{Protocol: proto, Port: p.Port})
 	}
@@ -44,7 +44,7 @@ func RequestFor(svc *v1.Service) (Request, error) {
 }
 
 // IngressIPs are the addresses in the Service's status.
-func IngressIPs(svc *v1.Service) []netip.Addr {
+func IngressIPs(svc *corev1.Service) []netip.Addr {
 	var out []netip.Addr
 	for _, in := range svc.Status.LoadBalancer.Ingress {
 		if ip, err := netip.ParseAddr(in.IP); err == nil {
@@ -56,11 +56,11 @@ func IngressIPs(svc *v1.Service) []netip.Addr {
 
 // StatusFor is the load balancer status for the addresses: ipMode VIP, since the node
 // that answers is the destination.
-func StatusFor(ips []netip.Addr) *v1.LoadBalancerStatus {
-	st := &v1.LoadBalancerStatus{}
-	vip := v1.LoadBalancerIPModeVIP
+func StatusFor(ips []netip.Addr) *corev1.LoadBalancerStatus {
+	st := &corev1.LoadBalancerStatus{}
+	vip := corev1.LoadBalancerIPModeVIP
 	for _, ip := range ips {
-		st.Ingress = append(st.Ingress, v1.LoadBalancerIngress{IP: ip.String(), IPMode: &vip})
+		st.Ingress = append(st.Ingress, corev1.LoadBalancerIngress{IP: ip.String(), IPMode: &vip})
 	}
 	return st
 }

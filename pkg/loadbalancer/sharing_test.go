@@ -4,22 +4,22 @@ import (
 	"net/netip"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // lbService is a LoadBalancer Service with one TCP port and a sharing key.
-func lbService(ns, name, key string, port int32, policy v1.ServiceExternalTrafficPolicy, requested string) *v1.Service {
-	return &v1.Service{
+func lbService(ns, name, key string, port int32, policy corev1.ServiceExternalTrafficPolicy, requested string) *corev1.Service {
+	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{AnnotationSharingKey: key, AnnotationIPs: requested}},
-		Spec: v1.ServiceSpec{
-			Type: v1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: policy, IPFamilies: []v1.IPFamily{v1.IPv4Protocol},
-			Ports: []v1.ServicePort{{Protocol: v1.ProtocolTCP, Port: port}},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: policy, IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			Ports: []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: port}},
 		},
 	}
 }
 
-func assignService(t *testing.T, a *Allocator, svc *v1.Service) ([]netip.Addr, error) {
+func assignService(t *testing.T, a *Allocator, svc *corev1.Service) ([]netip.Addr, error) {
 	t.Helper()
 	r, err := RequestFor(svc)
 	if err != nil {
@@ -65,17 +65,17 @@ func TestSharingAcrossNamespacesWhereThePoolAllows(t *testing.T) {
 // so Local and Cluster cannot be mixed.
 func TestSharingNeedsOneTrafficPolicy(t *testing.T) {
 	a := NewAllocator([]Pool{{Name: "p", Ranges: mustRanges(t, "10.0.0.1-10.0.0.3"), AutoAssign: true}}, nil)
-	first, err := assignService(t, a, lbService("a", "web", "k", 80, v1.ServiceExternalTrafficPolicyLocal, ""))
+	first, err := assignService(t, a, lbService("a", "web", "k", 80, corev1.ServiceExternalTrafficPolicyLocal, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := assignService(t, a, lbService("a", "dns", "k", 53, v1.ServiceExternalTrafficPolicyCluster, "")); reason(err) != ReasonSharingConflict {
+	if _, err := assignService(t, a, lbService("a", "dns", "k", 53, corev1.ServiceExternalTrafficPolicyCluster, "")); reason(err) != ReasonSharingConflict {
 		t.Fatalf("Cluster joining a Local Service's address: err = %v, want %s", err, ReasonSharingConflict)
 	}
 	if _, err := assignService(t, a, lbService("a", "dns2", "k", 54, "", first[0].String())); reason(err) != ReasonSharingConflict {
 		t.Fatalf("an unset policy (Cluster) asking for a Local Service's address: err = %v, want %s", err, ReasonSharingConflict)
 	}
-	if got, err := assignService(t, a, lbService("a", "dns3", "k", 55, v1.ServiceExternalTrafficPolicyLocal, "")); err != nil || got[0] != first[0] {
+	if got, err := assignService(t, a, lbService("a", "dns3", "k", 55, corev1.ServiceExternalTrafficPolicyLocal, "")); err != nil || got[0] != first[0] {
 		t.Fatalf("Local joining Local: %v, %v; want %s", got, err, first[0])
 	}
 }

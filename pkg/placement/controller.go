@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -222,7 +222,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 }
 
 // getOrCreate returns the Node's NodeVM, creating it (owned by the Node) if missing.
-func (c *Controller) getOrCreate(ctx context.Context, node *v1.Node) (*v1alpha1.NodeVM, error) {
+func (c *Controller) getOrCreate(ctx context.Context, node *corev1.Node) (*v1alpha1.NodeVM, error) {
 	obj := &v1alpha1.NodeVM{}
 	err := c.client.Get(ctx, client.ObjectKey{Name: node.Name}, obj)
 	if !apierrors.IsNotFound(err) {

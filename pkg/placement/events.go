@@ -1,7 +1,7 @@
 package placement
 
 import (
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
@@ -17,18 +17,18 @@ const (
 // onEvent records a vCenter event on every Node it concerns: the Nodes of the VM, or the
 // Nodes whose VMs run on the host.
 func (c *Controller) onEvent(ev vsphere.Event) {
-	reason, typ := "", v1.EventTypeNormal
+	reason, typ := "", corev1.EventTypeNormal
 	switch ev.Type {
 	case vsphere.EventVMMigrated, vsphere.EventDrsVMMigrated:
 		reason = ReasonVMotion
 	case vsphere.EventHARestart:
-		reason, typ = ReasonHARestart, v1.EventTypeWarning
+		reason, typ = ReasonHARestart, corev1.EventTypeWarning
 	case vsphere.EventEnteringMaintenance:
-		reason, typ = ReasonHostMaintenance, v1.EventTypeWarning
+		reason, typ = ReasonHostMaintenance, corev1.EventTypeWarning
 	case vsphere.EventEnteredMaintenance, vsphere.EventExitMaintenance:
 		reason = ReasonHostMaintenance
 	case vsphere.EventHostConnectionLost:
-		reason, typ = ReasonHostConnectionLost, v1.EventTypeWarning
+		reason, typ = ReasonHostConnectionLost, corev1.EventTypeWarning
 	default:
 		return
 	}

@@ -3,7 +3,7 @@ package provider
 import (
 	"net/netip"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -22,8 +22,8 @@ import (
 //   - Hostname: the guest's host name, or the node name when the guest reports none.
 //
 // A VM without guest NIC data gets only the Hostname address; it still initializes.
-func NodeAddresses(vm vsphere.VM, nodeName string, families []string, rules config.NodeAddressRules) []v1.NodeAddress {
-	var out []v1.NodeAddress
+func NodeAddresses(vm vsphere.VM, nodeName string, families []string, rules config.NodeAddressRules) []corev1.NodeAddress {
+	var out []corev1.NodeAddress
 	for _, fam := range families {
 		internal := pick(vm.NICs, fam, rules.InternalSubnets, rules.InternalNetworkName, rules.ExcludeInternalSubnets)
 		var external netip.Addr
@@ -33,17 +33,17 @@ func NodeAddresses(vm vsphere.VM, nodeName string, families []string, rules conf
 			external = internal
 		}
 		if internal.IsValid() {
-			out = append(out, v1.NodeAddress{Type: v1.NodeInternalIP, Address: internal.String()})
+			out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: internal.String()})
 		}
 		if external.IsValid() {
-			out = append(out, v1.NodeAddress{Type: v1.NodeExternalIP, Address: external.String()})
+			out = append(out, corev1.NodeAddress{Type: corev1.NodeExternalIP, Address: external.String()})
 		}
 	}
 	host := vm.GuestHostname
 	if host == "" {
 		host = nodeName
 	}
-	return append(out, v1.NodeAddress{Type: v1.NodeHostName, Address: host})
+	return append(out, corev1.NodeAddress{Type: corev1.NodeHostName, Address: host})
 }
 
 func pick(nics []vsphere.NIC, family string, subnets []netip.Prefix, network string, exclude []netip.Prefix) netip.Addr {

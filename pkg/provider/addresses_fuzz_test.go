@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -28,7 +28,7 @@ func FuzzNodeAddresses(f *testing.F) {
 		out := NodeAddresses(vm, "n", families, rules)
 		hostnames := 0
 		for _, addr := range out {
-			if addr.Type == v1.NodeHostName {
+			if addr.Type == corev1.NodeHostName {
 				hostnames++
 				continue
 			}
@@ -39,7 +39,7 @@ func FuzzNodeAddresses(f *testing.F) {
 			if !dual && !ip.Is4() {
 				t.Fatalf("IPv6 address %s for an ipv4-only node", ip)
 			}
-			if addr.Type == v1.NodeInternalIP && inAny(ip, rules.ExcludeInternalSubnets) {
+			if addr.Type == corev1.NodeInternalIP && inAny(ip, rules.ExcludeInternalSubnets) {
 				t.Fatalf("excluded address %s chosen", ip)
 			}
 		}

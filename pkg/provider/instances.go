@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	cloudprovider "k8s.io/cloud-provider"
 	"k8s.io/klog/v2"
 
@@ -28,7 +28,7 @@ type instances struct {
 
 // InstanceExists is false only when every vCenter's cache proves the VM is gone; any
 // doubt is an error, and the node controller then keeps the Node.
-func (i *instances) InstanceExists(ctx context.Context, node *v1.Node) (bool, error) {
+func (i *instances) InstanceExists(ctx context.Context, node *corev1.Node) (bool, error) {
 	_, err := i.find(ctx, node, false)
 	switch {
 	case err == nil:
@@ -47,7 +47,7 @@ func (i *instances) InstanceExists(ctx context.Context, node *v1.Node) (bool, er
 
 // InstanceShutdown is true when the VM is powered off or suspended, according to a
 // fresh cache; a stale cache is an error rather than an old answer.
-func (i *instances) InstanceShutdown(ctx context.Context, node *v1.Node) (bool, error) {
+func (i *instances) InstanceShutdown(ctx context.Context, node *corev1.Node) (bool, error) {
 	vm, err := i.find(ctx, node, false)
 	switch {
 	case err == nil && !vm.Fresh:
@@ -70,7 +70,7 @@ func (i *instances) InstanceShutdown(ctx context.Context, node *v1.Node) (bool, 
 // fresh cache (a stale one is an error: nodes are not initialized, nor their addresses
 // changed, from data that may be out of date). A VM whose guest reports no hostname or
 // no NICs still initializes.
-func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloudprovider.InstanceMetadata, error) {
+func (i *instances) InstanceMetadata(ctx context.Context, node *corev1.Node) (*cloudprovider.InstanceMetadata, error) {
 	vm, err := i.find(ctx, node, true)
 	if err == nil && !vm.Fresh {
 		return nil, fmt.Errorf("node %s: %w", node.Name, vm.Stale)
@@ -121,7 +121,7 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *v1.Node) (*cloud
 // is not read yet waits for it (up to initialSyncWait) and tries once more; only
 // initialization asks for that, so the lifecycle controller's periodic checks of
 // NotReady Nodes never queue behind an unreachable vCenter.
-func (i *instances) find(ctx context.Context, node *v1.Node, waitSync bool) (vsphere.VM, error) {
+func (i *instances) find(ctx context.Context, node *corev1.Node, waitSync bool) (vsphere.VM, error) {
 	if i.cloud.inventory == nil {
 		return vsphere.VM{}, fmt.Errorf("%w: inventory not started", vsphere.ErrUnavailable)
 	}

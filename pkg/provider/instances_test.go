@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cloudprovider "k8s.io/cloud-provider"
 
@@ -34,6 +34,9 @@ func (f *fakeInventory) FindNodeVM(_ context.Context, q vsphere.NodeQuery) (vsph
 	return f.vm, f.err
 }
 
+// VMsByIP: no VM reports any address.
+func (f *fakeInventory) VMsByIP(string) []vsphere.VM { return nil }
+
 func (f *fakeInventory) WaitSynced(ctx context.Context) error {
 	f.waits++
 	if f.syncs == nil {
@@ -46,11 +49,11 @@ func (f *fakeInventory) WaitSynced(ctx context.Context) error {
 	return nil
 }
 
-func node(providerID, systemUUID string) *v1.Node {
-	return &v1.Node{
+func node(providerID, systemUUID string) *corev1.Node {
+	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: "n1"},
-		Spec:       v1.NodeSpec{ProviderID: providerID},
-		Status:     v1.NodeStatus{NodeInfo: v1.NodeSystemInfo{SystemUUID: systemUUID}},
+		Spec:       corev1.NodeSpec{ProviderID: providerID},
+		Status:     corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{SystemUUID: systemUUID}},
 	}
 }
 

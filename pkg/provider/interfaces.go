@@ -16,4 +16,7 @@ type Inventory interface {
 	FindNodeVM(ctx context.Context, q vsphere.NodeQuery) (vsphere.VM, error)
 	// WaitSynced waits until every vCenter's inventory has been read once, or ctx ends.
 	WaitSynced(ctx context.Context) error
+	// VMsByIP lists the VMs that report ip on a NIC, from the cache: the VIP allocator
+	// refuses an address a VM already uses.
+	VMsByIP(ip string) []vsphere.VM
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -20,16 +18,7 @@ import (
 // It lists NodeVMs, which happens only when a VM is missing from the inventory and no
 // departure of it was seen.
 func Memory(cfg *rest.Config) (func(ctx context.Context, uuid string) []vsphere.VMRef, error) {
-	cfg = rest.CopyConfig(cfg)
-	cfg.ContentType = "application/json" // our CRD types have no protobuf encoding
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	cl, err := client.New(cfg, client.Options{Scheme: scheme})
+	cl, err := kubeclient.New(cfg, "vsphere-cloud-node-memory")
 	if err != nil {
 		return nil, err
 	}

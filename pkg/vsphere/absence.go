@@ -176,7 +176,7 @@ func (d *departures) ask(ctx context.Context, ref string, dep *departure, check 
 // confirmGone asks vCenter for the VM ref's name. Only ManagedObjectNotFound proves that
 // it is gone (nil); a VM that answers is outside the watched inventory, and NoPermission
 // means it is hidden from the account: both are errors, as is anything else.
-func (c *cache) confirmGone(ctx context.Context, ref string) error {
+func (c *vCenter) confirmGone(ctx context.Context, ref string) error {
 	client, err := c.sess.Client(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: cannot ask vCenter %s about VM %s: %v", ErrUnavailable, c.vc.Name, ref, err)

@@ -14,12 +14,13 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Attachment is the outcome of attaching one disk.
-type Attachment struct {
-	// DiskUUID is the virtual disk's UUID as the guest sees it (SCSI page 0x83, which
-	// Linux shows as /dev/disk/by-id/wwn-0x<uuid without dashes>).
+// DiskResult is one disk's outcome in an attach or detach batch.
+type DiskResult struct {
+	// DiskUUID, set by a successful attach, is the virtual disk's UUID as the guest sees
+	// it (SCSI page 0x83, which Linux shows as /dev/disk/by-id/wwn-0x<uuid without dashes>).
 	DiskUUID string
-	Err      error
+	// Err is this disk's failure; nil when it succeeded.
+	Err error
 }
 
 // AttachDisks attaches volumes to a VM with CnsAttachVolume, all of them in one call:
@@ -28,16 +29,16 @@ type Attachment struct {
 // refuses a volume another VM has with ResourceInUse, which is answered with that VM's
 // name. Disks the VM already has are reported, not attached again. Each disk's result is
 // in the map; the error is for failures of the whole batch.
-func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]Attachment, error) {
+func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]DiskResult, error) {
 	m.TrackDisks(vm)
 	c, _, cur, err := m.vmDevices(ctx, vm)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]Attachment{}
+	out := map[string]DiskResult{}
 	if !diskUUIDEnabled(cur.Config) {
 		for _, id := range diskIDs {
-			out[id] = Attachment{Err: fmt.Errorf("%w: VM %s (%s): the guest cannot find disks by UUID; power the VM off, set the advanced setting disk.EnableUUID=TRUE and power it on",
+			out[id] = DiskResult{Err: fmt.Errorf("%w: VM %s (%s): the guest cannot find disks by UUID; power the VM off, set the advanced setting disk.EnableUUID=TRUE and power it on",
 				ErrDiskUUIDDisabled, vm.Name, vm.Ref)}
 		}
 		return out, nil
@@ -46,7 +47,7 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 	var pending []string
 	for _, id := range diskIDs {
 		if disk := findDisk(devices, id, ""); disk != nil {
-			out[id] = Attachment{DiskUUID: formatDiskUUID(diskUUID(disk))}
+			out[id] = DiskResult{DiskUUID: formatDiskUUID(diskUUID(disk))}
 			continue
 		}
 		pending = append(pending, id)
@@ -64,12 +65,12 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		r := res[id]
 		switch {
 		case r.fault == nil && r.diskUUID != "":
-			out[id] = Attachment{DiskUUID: formatDiskUUID(r.diskUUID)}
+			out[id] = DiskResult{DiskUUID: formatDiskUUID(r.diskUUID)}
 			attached = append(attached, id)
 		case r.fault == nil, fault.Is(r.fault, &types.ResourceInUse{}):
 			readDevices = append(readDevices, id)
 		default:
-			out[id] = Attachment{Err: fmt.Errorf("vCenter %s: attaching volume %s to VM %s (%s): %w", vm.VCenter, id, vm.Name, vm.Ref, classify(r.fault))}
+			out[id] = DiskResult{Err: fmt.Errorf("vCenter %s: attaching volume %s to VM %s (%s): %w", vm.VCenter, id, vm.Name, vm.Ref, classify(r.fault))}
 		}
 	}
 	if len(readDevices) > 0 {
@@ -80,22 +81,22 @@ func (m *Manager) AttachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		devices = object.VirtualDeviceList(after.Config.Hardware.Device)
 		for _, id := range readDevices {
 			if disk := findDisk(devices, id, ""); disk != nil {
-				out[id] = Attachment{DiskUUID: formatDiskUUID(diskUUID(disk))}
+				out[id] = DiskResult{DiskUUID: formatDiskUUID(diskUUID(disk))}
 				attached = append(attached, id)
 				continue
 			}
-			out[id] = Attachment{Err: m.inUseError(ctx, c, vm, id, res[id].fault)}
+			out[id] = DiskResult{Err: m.inUseError(ctx, c, vm, id, res[id].fault)}
 		}
 	}
 	if len(attached) > 0 {
-		klog.FromContext(ctx).Info("Attached disks", "vcenter", vm.VCenter, "vm", vm.Name, "vmRef", vm.Ref, "disks", attached)
+		klog.FromContext(ctx).Info("Attached disks", "vcenter", vm.VCenter, "vm", vm.Ref, "vmName", vm.Name, "volumeIDs", attached)
 	}
 	return out, nil
 }
 
 // inUseError explains why a volume did not attach to vm: the VM vCenter says has it, or
 // the fault as it came.
-func (m *Manager) inUseError(ctx context.Context, c *cache, vm VM, id string, f error) error {
+func (m *Manager) inUseError(ctx context.Context, c *vCenter, vm VM, id string, f error) error {
 	if f == nil || !fault.Is(f, &types.ResourceInUse{}) {
 		return fmt.Errorf("%w: vCenter %s: volume %s attached to VM %s (%s), but the VM has no disk for it", ErrUnavailable, vm.VCenter, id, vm.Name, vm.Ref)
 	}
@@ -117,9 +118,9 @@ func (m *Manager) inUseError(ctx context.Context, c *cache, vm VM, id string, f 
 // DetachDisks detaches volumes from the VM with CnsDetachVolume, all in one call, keeping
 // their disks. A volume the VM does not have (in vCenter's answer now) is already
 // detached: success.
-func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]error, error) {
+func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map[string]DiskResult, error) {
 	m.TrackDisks(vm)
-	c, err := m.cacheFor(vm.VCenter)
+	c, err := m.vCenterFor(vm.VCenter)
 	if err != nil {
 		return nil, err
 	}
@@ -131,10 +132,10 @@ func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		return nil, err
 	}
 	devices := object.VirtualDeviceList(cur.Config.Hardware.Device)
-	out := map[string]error{}
+	out := map[string]DiskResult{}
 	var pending []string
 	for _, id := range diskIDs {
-		out[id] = nil
+		out[id] = DiskResult{}
 		if findDisk(devices, id, "") != nil {
 			pending = append(pending, id)
 		}
@@ -154,7 +155,7 @@ func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		case fault.Is(f, &types.NotFound{}):
 			check = append(check, id)
 		default:
-			out[id] = fmt.Errorf("vCenter %s: detaching volume %s from VM %s (%s): %w", vm.VCenter, id, vm.Name, vm.Ref, classify(f))
+			out[id] = DiskResult{Err: fmt.Errorf("vCenter %s: detaching volume %s from VM %s (%s): %w", vm.VCenter, id, vm.Name, vm.Ref, classify(f))}
 		}
 	}
 	if len(check) > 0 { // NotFound: detached only if the VM has no disk for it now
@@ -165,20 +166,20 @@ func (m *Manager) DetachDisks(ctx context.Context, vm VM, diskIDs []string) (map
 		devices = object.VirtualDeviceList(after.Config.Hardware.Device)
 		for _, id := range check {
 			if findDisk(devices, id, "") != nil {
-				out[id] = fmt.Errorf("%w: vCenter %s: detaching volume %s from VM %s: CNS answered not found, yet the VM has the disk", ErrUnavailable, vm.VCenter, id, vm.Name)
+				out[id] = DiskResult{Err: fmt.Errorf("%w: vCenter %s: detaching volume %s from VM %s: CNS answered not found, yet the VM has the disk", ErrUnavailable, vm.VCenter, id, vm.Name)}
 				continue
 			}
 			detached = append(detached, id)
 		}
 	}
 	if len(detached) > 0 {
-		klog.FromContext(ctx).Info("Detached disks", "vcenter", vm.VCenter, "vm", vm.Name, "vmRef", vm.Ref, "disks", detached)
+		klog.FromContext(ctx).Info("Detached disks", "vcenter", vm.VCenter, "vm", vm.Ref, "vmName", vm.Name, "volumeIDs", detached)
 	}
 	return out, nil
 }
 
-func (m *Manager) vmDevices(ctx context.Context, vm VM) (*cache, *vim25.Client, mo.VirtualMachine, error) {
-	c, err := m.cacheFor(vm.VCenter)
+func (m *Manager) vmDevices(ctx context.Context, vm VM) (*vCenter, *vim25.Client, mo.VirtualMachine, error) {
+	c, err := m.vCenterFor(vm.VCenter)
 	if err != nil {
 		return nil, nil, mo.VirtualMachine{}, err
 	}
@@ -187,7 +188,7 @@ func (m *Manager) vmDevices(ctx context.Context, vm VM) (*cache, *vim25.Client, 
 
 // vmDevicesOf reads the VM's devices and extraConfig directly: attach decisions are made
 // on vCenter's current state, never on the cache.
-func (m *Manager) vmDevicesOf(ctx context.Context, c *cache, vm VM) (*cache, *vim25.Client, mo.VirtualMachine, error) {
+func (m *Manager) vmDevicesOf(ctx context.Context, c *vCenter, vm VM) (*vCenter, *vim25.Client, mo.VirtualMachine, error) {
 	var out mo.VirtualMachine
 	client, err := c.sess.Client(ctx)
 	if err != nil {

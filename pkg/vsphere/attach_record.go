@@ -32,7 +32,7 @@ func (m *Manager) recordAttach(ctx context.Context, vm VM, task string) {
 		return
 	}
 	if err := m.records.Put(ctx, CreateRecord{Name: attachRecordName(vm), VCenter: vm.VCenter, Task: task}); err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot record an attach task", "vm", vm.Name, "task", task)
+		klog.FromContext(ctx).Error(err, "Cannot record an attach task", "vmName", vm.Name, "task", task)
 	}
 }
 
@@ -42,14 +42,14 @@ func (m *Manager) attachDone(ctx context.Context, vm VM) {
 		return
 	}
 	if err := m.records.Delete(ctx, attachRecordName(vm)); err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot delete the record of an ended attach task", "vm", vm.Name)
+		klog.FromContext(ctx).Error(err, "Cannot delete the record of an ended attach task", "vmName", vm.Name)
 	}
 }
 
 // awaitRecordedAttach waits for the end of an attach task recorded for the VM (by this or
 // an earlier process) before a detach reads the VM's devices. A record that cannot be
 // read is an error: the detach could otherwise read "not attached" too early.
-func (m *Manager) awaitRecordedAttach(ctx context.Context, c *cache, vm VM) error {
+func (m *Manager) awaitRecordedAttach(ctx context.Context, c *vCenter, vm VM) error {
 	if m.records == nil {
 		return nil
 	}
@@ -64,7 +64,7 @@ func (m *Manager) awaitRecordedAttach(ctx context.Context, c *cache, vm VM) erro
 	if err != nil {
 		return err
 	}
-	klog.FromContext(ctx).Info("Waiting for an attach task before detaching", "vm", vm.Name, "task", r.Task)
+	klog.FromContext(ctx).Info("Waiting for an attach task before detaching", "vmName", vm.Name, "task", r.Task)
 	// Its outcome does not matter here, only that it ended (or that vCenter forgot it).
 	_, err = cns.GetTaskInfo(ctx, object.NewTask(client, types.ManagedObjectReference{Type: "Task", Value: r.Task}))
 	var failed task.Error

@@ -47,7 +47,7 @@ func TestDetachWaitsForAnAttachTaskOfAKilledProcess(t *testing.T) {
 
 	// The killed process: its attach task takes 2 s; it was recorded, then the process died.
 	env.cns.SetAttachTime(2 * time.Second)
-	cc, _, err := env.mgr.cnsFor(ctx, env.mgr.caches[0])
+	cc, _, err := env.mgr.cnsFor(ctx, env.mgr.vcenters[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestDetachWaitsForAnAttachTaskOfAKilledProcess(t *testing.T) {
 
 	// The process that took over detaches at once.
 	errs, err := env.mgr.DetachDisks(ctx, vm, []string{id})
-	if err != nil || errs[id] != nil {
+	if err != nil || errs[id].Err != nil {
 		t.Fatalf("detach: %v, %v", errs, err)
 	}
 	time.Sleep(3 * time.Second) // past the old task's end

@@ -46,7 +46,7 @@ func (cc *cnsClients) get(ctx context.Context, vim *vim25.Client) (*cns.Client, 
 
 // cnsFor returns the CNS client of a vCenter's session and the user the session logged
 // in as (no read of the credentials Secret per call).
-func (m *Manager) cnsFor(ctx context.Context, c *cache) (*cns.Client, string, error) {
+func (m *Manager) cnsFor(ctx context.Context, c *vCenter) (*cns.Client, string, error) {
 	vim, err := c.sess.Client(ctx)
 	if err != nil {
 		return nil, "", err
@@ -72,7 +72,7 @@ func (m *Manager) containerCluster(user string) cnstypes.CnsContainerCluster {
 // cnsVolumeByName asks CNS for our cluster's block volume named name: the second check
 // of create's idempotency, which finds a volume another replica or an earlier attempt
 // created, wherever it is.
-func (m *Manager) cnsVolumeByName(ctx context.Context, c *cache, name string) (string, bool, error) {
+func (m *Manager) cnsVolumeByName(ctx context.Context, c *vCenter, name string) (string, bool, error) {
 	cc, _, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return "", false, err
@@ -100,7 +100,7 @@ func (m *Manager) cnsVolumeByName(ctx context.Context, c *cache, name string) (s
 
 // cnsSubmitCreate submits CnsCreateVolume for spec (no backing path: vCenter picks the
 // file) and returns the task without waiting for it.
-func (m *Manager) cnsSubmitCreate(ctx context.Context, c *cache, spec DiskSpec) (*object.Task, error) {
+func (m *Manager) cnsSubmitCreate(ctx context.Context, c *vCenter, spec DiskSpec) (*object.Task, error) {
 	cc, user, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (m *Manager) cnsSubmitCreate(ctx context.Context, c *cache, spec DiskSpec) 
 
 // cnsDelete deletes a volume and its disk with CnsDeleteVolume. registered is false when
 // CNS does not know the volume (a disk created before CNS was the control path).
-func (m *Manager) cnsDelete(ctx context.Context, c *cache, id string) (registered bool, err error) {
+func (m *Manager) cnsDelete(ctx context.Context, c *vCenter, id string) (registered bool, err error) {
 	cc, _, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return false, err
@@ -161,7 +161,7 @@ func (m *Manager) RegisterVolume(ctx context.Context, id, name string, entities 
 	if err != nil {
 		return err
 	}
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func (m *Manager) RegisterVolume(ctx context.Context, id, name string, entities 
 
 // cnsExtend grows a volume with CnsExtendVolume. registered is false when CNS does not
 // know the volume.
-func (m *Manager) cnsExtend(ctx context.Context, c *cache, id string, newMiB int64) (registered bool, err error) {
+func (m *Manager) cnsExtend(ctx context.Context, c *vCenter, id string, newMiB int64) (registered bool, err error) {
 	cc, _, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return false, err
@@ -191,7 +191,7 @@ func (m *Manager) cnsExtend(ctx context.Context, c *cache, id string, newMiB int
 // cnsImport registers an existing disk as a volume of our cluster (CnsCreateVolume with
 // its ID as the backing disk, as upstream imports static volumes); a disk CNS knows
 // already is success.
-func (m *Manager) cnsImport(ctx context.Context, c *cache, id, name string, entities ...VolumeEntity) error {
+func (m *Manager) cnsImport(ctx context.Context, c *vCenter, id, name string, entities ...VolumeEntity) error {
 	cc, user, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ type cnsVolResult struct {
 // before CNS was the control path) is registered and tried once more, as upstream does
 // on CnsNotRegisteredFault. The error is for the whole call; each volume's fault is in
 // its result.
-func (m *Manager) cnsBatch(ctx context.Context, c *cache, vm VM, ids []string, attach bool) (map[string]cnsVolResult, error) {
+func (m *Manager) cnsBatch(ctx context.Context, c *vCenter, vm VM, ids []string, attach bool) (map[string]cnsVolResult, error) {
 	out, err := m.cnsSubmitBatch(ctx, c, vm, ids, attach)
 	if err != nil {
 		verb := map[bool]string{true: "attaching volumes to", false: "detaching volumes from"}[attach]
@@ -44,7 +44,7 @@ func (m *Manager) cnsBatch(ctx context.Context, c *cache, vm VM, ids []string, a
 			out[id] = cnsVolResult{fault: err}
 			continue
 		}
-		klog.FromContext(ctx).Info("Registered a disk CNS did not know as a volume", "vcenter", vm.VCenter, "volume", id)
+		klog.FromContext(ctx).Info("Registered a disk CNS did not know as a volume", "vcenter", vm.VCenter, "volumeID", id)
 		again = append(again, id)
 	}
 	if len(again) > 0 {
@@ -63,12 +63,12 @@ func (m *Manager) cnsBatch(ctx context.Context, c *cache, vm VM, ids []string, a
 // cnsSubmitBatch sends all volumes in one call. A CNS release that takes one volume per
 // call refuses the list with InvalidArgument: then each volume goes in its own call, all
 // at once.
-func (m *Manager) cnsSubmitBatch(ctx context.Context, c *cache, vm VM, ids []string, attach bool) (map[string]cnsVolResult, error) {
+func (m *Manager) cnsSubmitBatch(ctx context.Context, c *vCenter, vm VM, ids []string, attach bool) (map[string]cnsVolResult, error) {
 	out, err := m.cnsCall(ctx, c, vm, ids, attach)
 	if err == nil || len(ids) == 1 || !fault.Is(err, &types.InvalidArgument{}) {
 		return out, err
 	}
-	klog.FromContext(ctx).V(2).Info("CNS refused a batch; one call per volume", "vcenter", vm.VCenter, "vm", vm.Name, "volumes", len(ids), "err", err)
+	klog.FromContext(ctx).V(2).Info("CNS refused a batch; one call per volume", "vcenter", vm.VCenter, "vmName", vm.Name, "volumes", len(ids), "err", err)
 	out = map[string]cnsVolResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -89,7 +89,7 @@ func (m *Manager) cnsSubmitBatch(ctx context.Context, c *cache, vm VM, ids []str
 }
 
 // cnsCall is one CnsAttachVolume or CnsDetachVolume and its per-volume answers.
-func (m *Manager) cnsCall(ctx context.Context, c *cache, vm VM, ids []string, attach bool) (map[string]cnsVolResult, error) {
+func (m *Manager) cnsCall(ctx context.Context, c *vCenter, vm VM, ids []string, attach bool) (map[string]cnsVolResult, error) {
 	cc, _, err := m.cnsFor(ctx, c)
 	if err != nil {
 		return nil, err

@@ -118,9 +118,9 @@ func TestBatchRefusedFallsBackToOneCallPerVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id, e := range errs {
-		if e != nil {
-			t.Errorf("detach %s: %v", id, e)
+	for id, r := range errs {
+		if r.Err != nil {
+			t.Errorf("detach %s: %v", id, r.Err)
 		}
 	}
 }
@@ -130,7 +130,7 @@ func TestBatchRefusedFallsBackToOneCallPerVolume(t *testing.T) {
 func TestAttachRegistersADiskCNSDidNotKnow(t *testing.T) {
 	env, ds, _, vm := attachEnv(t)
 	ctx := context.Background()
-	c, err := env.mgr.sessions[0].Client(ctx)
+	c, err := env.mgr.vcenters[0].sess.Client(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func entityFrom(b cnstypes.BaseCnsEntityMetadata) (VolumeEntity, bool) {
 // remove (entities CNS has that the cluster no longer does) are deleted. CNS merges by
 // entity, as upstream's syncer relies on.
 func (m *Manager) UpdateVolumeMetadata(ctx context.Context, vcenter, id string, set, remove []VolumeEntity) error {
-	c, err := m.cacheFor(vcenter)
+	c, err := m.vCenterFor(vcenter)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ const cnsPage = 500
 // would read as drift.
 func (m *Manager) ClusterVolumes(ctx context.Context) ([]VolumeRecord, error) {
 	var out []VolumeRecord
-	for _, c := range m.caches {
+	for _, c := range m.vcenters {
 		cc, _, err := m.cnsFor(ctx, c)
 		if err != nil {
 			return nil, err

@@ -111,12 +111,12 @@ func (m *Manager) CreateDiskFromSnapshot(ctx context.Context, diskID, snapshotID
 }
 
 // cnsOfDisk finds a volume's vCenter and its CNS client.
-func (m *Manager) cnsOfDisk(ctx context.Context, id string) (Disk, *cache, *cns.Client, error) {
+func (m *Manager) cnsOfDisk(ctx context.Context, id string) (Disk, *vCenter, *cns.Client, error) {
 	d, err := m.Disk(ctx, id)
 	if err != nil {
 		return Disk{}, nil, nil, err
 	}
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return Disk{}, nil, nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // the task failed, or vCenter no longer knows the task (tasks expire; the lookup by name
 // in CNS comes next). A record that cannot be read is an error: creating without knowing
 // could make a second volume.
-func (m *Manager) recordedCreate(ctx context.Context, c *cache, name string) (id string, ok bool, err error) {
+func (m *Manager) recordedCreate(ctx context.Context, c *vCenter, name string) (id string, ok bool, err error) {
 	if m.records == nil {
 		return "", false, nil
 	}
@@ -34,7 +34,7 @@ func (m *Manager) recordedCreate(ctx context.Context, c *cache, name string) (id
 	if err != nil {
 		return "", false, err
 	}
-	log := klog.FromContext(ctx).WithValues("volume", name, "vcenter", c.vc.Name, "task", r.Task)
+	log := klog.FromContext(ctx).WithValues("volumeName", name, "vcenter", c.vc.Name, "task", r.Task)
 	log.Info("Waiting for the create task an earlier attempt submitted")
 	res, err := cnsResult(ctx, object.NewTask(client, types.ManagedObjectReference{Type: "Task", Value: r.Task}))
 	switch {
@@ -61,7 +61,7 @@ func (m *Manager) putRecord(ctx context.Context, r CreateRecord) {
 		return
 	}
 	if err := m.records.Put(ctx, r); err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot write the create record of a volume", "volume", r.Name, "task", r.Task)
+		klog.FromContext(ctx).Error(err, "Cannot write the create record of a volume", "volumeName", r.Name, "task", r.Task)
 	}
 }
 
@@ -71,6 +71,6 @@ func (m *Manager) dropRecord(ctx context.Context, name string) {
 		return
 	}
 	if err := m.records.Delete(ctx, name); err != nil {
-		klog.FromContext(ctx).Error(err, "Cannot delete the create record of a deleted volume", "volume", name)
+		klog.FromContext(ctx).Error(err, "Cannot delete the create record of a deleted volume", "volumeName", name)
 	}
 }

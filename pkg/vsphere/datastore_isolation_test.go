@@ -27,8 +27,8 @@ func TestInaccessibleDatastoreAffectsOnlyItsDisks(t *testing.T) {
 	}
 	env.fcd.SetDatastoreInaccessible(types.ManagedObjectReference{Type: "Datastore", Value: down.Ref}, true)
 
-	other := NewManager(env.cfg, env.mgr.sessions[0].creds)
-	other.caches[0].snap = env.mgr.caches[0].snap
+	other := NewManager(env.cfg, env.mgr.vcenters[0].sess.creds)
+	other.vcenters[0].inventory.index = env.mgr.vcenters[0].inventory.index
 	if _, err := other.Disk(ctx, d0.ID); err != nil {
 		t.Errorf("disk on the accessible datastore: %v", err)
 	}

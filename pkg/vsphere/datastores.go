@@ -44,7 +44,7 @@ type Datastore struct {
 // cache, which must be synced.
 func (m *Manager) Datastores(ctx context.Context) ([]Datastore, error) {
 	var out []Datastore
-	for _, c := range m.caches {
+	for _, c := range m.vcenters {
 		dss, err := c.datastores(ctx)
 		if err != nil {
 			return nil, err
@@ -54,7 +54,7 @@ func (m *Manager) Datastores(ctx context.Context) ([]Datastore, error) {
 	return out, nil
 }
 
-func (c *cache) datastores(ctx context.Context) ([]Datastore, error) {
+func (c *vCenter) datastores(ctx context.Context) ([]Datastore, error) {
 	client, err := c.sess.Client(ctx)
 	if err != nil {
 		return nil, err
@@ -99,10 +99,10 @@ func (c *cache) datastores(ctx context.Context) ([]Datastore, error) {
 }
 
 // topologiesReaching returns the zones all of whose hosts are among hosts.
-func (c *cache) topologiesReaching(hosts []string) []Topology {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.snap == nil {
+func (c *vCenter) topologiesReaching(hosts []string) []Topology {
+	c.inventory.mu.RLock()
+	defer c.inventory.mu.RUnlock()
+	if c.inventory.index == nil {
 		return nil
 	}
 	mounted := map[string]bool{}
@@ -110,8 +110,8 @@ func (c *cache) topologiesReaching(hosts []string) []Topology {
 		mounted[h] = true
 	}
 	all := map[Topology]bool{} // zone -> every host of it mounts the datastore
-	for ref := range c.snap.hosts {
-		t := c.snap.hostTopology(ref)
+	for ref := range c.inventory.index.hosts {
+		t := c.inventory.index.hostTopology(ref)
 		if t.Zone == "" && t.Region == "" {
 			continue
 		}
@@ -135,7 +135,7 @@ func (c *cache) topologiesReaching(hosts []string) []Topology {
 
 // hostTopology is the zone and region of a host: its own tags, then its cluster's, then
 // its datacenter's.
-func (s *snapshot) hostTopology(ref string) Topology {
+func (s *inventoryIndex) hostTopology(ref string) Topology {
 	h := s.hosts[ref]
 	if h == nil {
 		return Topology{}
@@ -162,18 +162,18 @@ func (s *snapshot) hostTopology(ref string) Topology {
 // knownDatacenters are the watched datacenters as the inventory last read them (no call
 // to vCenter: every volume create asks for datastores), or listed from vCenter before
 // the first read.
-func (c *cache) knownDatacenters(ctx context.Context, client *vim25.Client) ([]mo.Datacenter, error) {
-	c.mu.RLock()
+func (c *vCenter) knownDatacenters(ctx context.Context, client *vim25.Client) ([]mo.Datacenter, error) {
+	c.inventory.mu.RLock()
 	var dcs []mo.Datacenter
-	if c.snap != nil {
-		for name, ref := range c.snap.dcRefs {
+	if c.inventory.index != nil {
+		for name, ref := range c.inventory.index.dcRefs {
 			var dc mo.Datacenter
 			dc.Name = name
 			dc.Self = types.ManagedObjectReference{Type: "Datacenter", Value: ref}
 			dcs = append(dcs, dc)
 		}
 	}
-	c.mu.RUnlock()
+	c.inventory.mu.RUnlock()
 	if len(dcs) > 0 {
 		slices.SortFunc(dcs, func(a, b mo.Datacenter) int { return strings.Compare(a.Name, b.Name) })
 		return dcs, nil

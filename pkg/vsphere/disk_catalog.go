@@ -50,7 +50,7 @@ func (k *diskCatalog) load(ctx context.Context, m *Manager) error {
 func (k *diskCatalog) reload(ctx context.Context, m *Manager) error {
 	k.loadMu.Lock()
 	defer k.loadMu.Unlock()
-	for _, c := range m.caches {
+	for _, c := range m.vcenters {
 		if err := k.refresh(ctx, c, "", types.ManagedObjectReference{}); err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (k *diskCatalog) reload(ctx context.Context, m *Manager) error {
 
 // refresh re-lists one datastore of c (or all of them when only is empty), adds disks it
 // did not know and forgets the ones that are gone.
-func (k *diskCatalog) refresh(ctx context.Context, c *cache, dc string, only types.ManagedObjectReference) error {
+func (k *diskCatalog) refresh(ctx context.Context, c *vCenter, dc string, only types.ManagedObjectReference) error {
 	var dss []Datastore
 	if only.Value != "" {
 		dss = []Datastore{{VCenter: c.vc.Name, Datacenter: dc, Ref: only.Value}}
@@ -225,11 +225,11 @@ func (k *diskCatalog) all() []Disk {
 }
 
 // datastoreName is a datastore's name from the inventory, its ref when unknown.
-func (c *cache) datastoreName(ref string) string {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.snap != nil {
-		if n, ok := c.snap.names["Datastore:"+ref]; ok {
+func (c *vCenter) datastoreName(ref string) string {
+	c.inventory.mu.RLock()
+	defer c.inventory.mu.RUnlock()
+	if c.inventory.index != nil {
+		if n, ok := c.inventory.index.names["Datastore:"+ref]; ok {
 			return n
 		}
 	}

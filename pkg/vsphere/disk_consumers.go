@@ -14,7 +14,7 @@ import (
 func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 	var out []VM
 	var stale error
-	for _, c := range m.caches {
+	for _, c := range m.vcenters {
 		if c.vc.Name != d.VCenter {
 			continue
 		}
@@ -22,19 +22,19 @@ func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 			stale = err
 		}
 		refs := c.disks.holding(d)
-		c.mu.RLock()
-		st := c.statusLocked()
+		c.inventory.mu.RLock()
+		st := c.inventory.statusLocked()
 		if !st.Fresh && stale == nil {
 			stale = st.errStale()
 		}
 		for _, ref := range refs {
-			if c.snap != nil && c.snap.vms[ref] != nil {
-				out = append(out, c.snap.vm(c.vc.Name, ref))
+			if c.inventory.index != nil && c.inventory.index.vms[ref] != nil {
+				out = append(out, c.inventory.index.vm(c.vc.Name, ref))
 			} else {
 				out = append(out, VM{VCenter: c.vc.Name, Ref: ref, Name: ref})
 			}
 		}
-		c.mu.RUnlock()
+		c.inventory.mu.RUnlock()
 	}
 	if stale != nil {
 		return out, fmt.Errorf("disk %s: attachments not known: %w", d.ID, stale)
@@ -47,18 +47,18 @@ func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 // path -> FCD ID).
 func (m *Manager) DiskAttachments(files map[string]string) map[string][]string {
 	out := map[string][]string{}
-	for _, c := range m.caches {
+	for _, c := range m.vcenters {
 		c.disks.mu.Lock()
 		byVM := make(map[string][]diskRec, len(c.disks.disks))
 		for k, v := range c.disks.disks {
 			byVM[k] = v
 		}
 		c.disks.mu.Unlock()
-		c.mu.RLock()
+		c.inventory.mu.RLock()
 		for ref, disks := range byVM {
 			uuid := ref
-			if c.snap != nil && c.snap.vms[ref] != nil {
-				uuid = c.snap.vms[ref].uuid
+			if c.inventory.index != nil && c.inventory.index.vms[ref] != nil {
+				uuid = c.inventory.index.vms[ref].uuid
 			}
 			for _, x := range disks {
 				id := x.fcd
@@ -70,7 +70,7 @@ func (m *Manager) DiskAttachments(files map[string]string) map[string][]string {
 				}
 			}
 		}
-		c.mu.RUnlock()
+		c.inventory.mu.RUnlock()
 	}
 	return out
 }

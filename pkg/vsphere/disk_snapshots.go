@@ -20,7 +20,7 @@ type DiskSnapshot struct {
 // StoragePolicyID resolves an SPBM storage policy name in the vCenter, and the datastore
 // refs (of the given ones) that are compatible with it.
 func (m *Manager) StoragePolicyID(ctx context.Context, vcenter, name string, datastores []string) (string, map[string]bool, error) {
-	c, err := m.cacheFor(vcenter)
+	c, err := m.vCenterFor(vcenter)
 	if err != nil {
 		return "", nil, err
 	}

@@ -21,16 +21,16 @@ import (
 // Deletes that arrive together share one read of the datacenter's VMs (a read that started
 // after they arrived), so a thousand deletes cost a few reads, not a thousand.
 func (m *Manager) DiskUsers(ctx context.Context, d Disk) ([]VM, error) {
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.RLock()
+	c.inventory.mu.RLock()
 	dcRef := ""
-	if c.snap != nil {
-		dcRef = c.snap.dcRefs[d.Datacenter]
+	if c.inventory.index != nil {
+		dcRef = c.inventory.index.dcRefs[d.Datacenter]
 	}
-	c.mu.RUnlock()
+	c.inventory.mu.RUnlock()
 	if dcRef == "" {
 		return nil, fmt.Errorf("%w: vCenter %s: datacenter %q of disk %s is not in the inventory; cannot tell who uses it", ErrUnavailable, c.vc.Name, d.Datacenter, d.ID)
 	}
@@ -54,7 +54,7 @@ func (m *Manager) DiskUsers(ctx context.Context, d Disk) ([]VM, error) {
 }
 
 // readDevices reads the name, BIOS UUID and devices of every VM in the datacenter.
-func (c *cache) readDevices(ctx context.Context, dcRef string) ([]mo.VirtualMachine, error) {
+func (c *vCenter) readDevices(ctx context.Context, dcRef string) ([]mo.VirtualMachine, error) {
 	client, err := c.sess.Client(ctx)
 	if err != nil {
 		return nil, err

@@ -27,8 +27,8 @@ func TestDiskUsersOnAReplicaThatNeverSawTheAttach(t *testing.T) {
 	}
 
 	// The other replica: same vCenter, its inventory read, no disk work done yet.
-	other := NewManager(env.cfg, env.mgr.sessions[0].creds)
-	other.caches[0].snap = env.mgr.caches[0].snap
+	other := NewManager(env.cfg, env.mgr.vcenters[0].sess.creds)
+	other.vcenters[0].inventory.index = env.mgr.vcenters[0].inventory.index
 	users, err := other.DiskUsers(ctx, d)
 	if err != nil {
 		t.Fatal(err)

@@ -62,11 +62,11 @@ func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
 	if d, ok, err := m.DiskByName(ctx, spec.Name); err != nil || ok {
 		return d, err
 	}
-	c, err := m.cacheFor(spec.Datastore.VCenter)
+	c, err := m.vCenterFor(spec.Datastore.VCenter)
 	if err != nil {
 		return Disk{}, err
 	}
-	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name, "datastore", spec.Datastore.Name, "volume", spec.Name)
+	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name, "datastore", spec.Datastore.Name, "volumeName", spec.Name)
 	if id, ok, err := m.recordedCreate(ctx, c, spec.Name); err != nil || ok {
 		if err != nil {
 			return Disk{}, err
@@ -78,7 +78,7 @@ func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
 		return Disk{}, err
 	}
 	if found {
-		log.Info("Volume exists already in Cloud Native Storage; adopting it", "id", id)
+		log.Info("Volume exists already in Cloud Native Storage; adopting it", "volumeID", id)
 	} else {
 		task, err := m.cnsSubmitCreate(ctx, c, spec)
 		if err != nil {
@@ -111,7 +111,7 @@ func (m *Manager) CreateDisk(ctx context.Context, spec DiskSpec) (Disk, error) {
 	}
 	d := diskFrom(c.vc.Name, spec.Datastore.Datacenter, spec.Datastore.Name, *obj)
 	m.catalog.put(d)
-	log.Info("Created volume", "id", d.ID, "capacityMiB", d.CapacityMiB)
+	log.Info("Created volume", "volumeID", d.ID, "capacityMiB", d.CapacityMiB)
 	return d, nil
 }
 
@@ -152,7 +152,7 @@ func (m *Manager) Disk(ctx context.Context, id string) (Disk, error) {
 
 // retrieveDisk re-reads a known disk (its size may have changed).
 func (m *Manager) retrieveDisk(ctx context.Context, d Disk) (Disk, error) {
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return Disk{}, err
 	}
@@ -205,7 +205,7 @@ func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (m *Manager) DeleteDisk(ctx context.Context, id string) error {
 	}
 	m.catalog.remove(id)
 	m.dropRecord(ctx, d.Name)
-	klog.FromContext(ctx).Info("Deleted disk", "id", id, "name", d.Name, "vcenter", d.VCenter)
+	klog.FromContext(ctx).Info("Deleted disk", "volumeID", id, "volumeName", d.Name, "vcenter", d.VCenter)
 	return nil
 }
 
@@ -240,7 +240,7 @@ func (m *Manager) ExtendDisk(ctx context.Context, id string, newMiB int64) (Disk
 	if d.CapacityMiB >= newMiB {
 		return d, nil
 	}
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return Disk{}, err
 	}
@@ -258,7 +258,7 @@ func (m *Manager) ExtendDisk(ctx context.Context, id string, newMiB int64) (Disk
 
 // diskTask runs one vslm task against the vCenter of d and waits for it.
 func (m *Manager) diskTask(ctx context.Context, d Disk, verb string, start func(vslmObjectManager) (*object.Task, error)) error {
-	c, err := m.cacheFor(d.VCenter)
+	c, err := m.vCenterFor(d.VCenter)
 	if err != nil {
 		return err
 	}
@@ -295,8 +295,8 @@ func dsRef(v string) types.ManagedObjectReference {
 
 func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
 
-func (m *Manager) cacheFor(vcenter string) (*cache, error) {
-	for _, c := range m.caches {
+func (m *Manager) vCenterFor(vcenter string) (*vCenter, error) {
+	for _, c := range m.vcenters {
 		if c.vc.Name == vcenter {
 			return c, nil
 		}

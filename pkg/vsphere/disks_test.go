@@ -43,8 +43,8 @@ func TestCreateDiskIsIdempotentByName(t *testing.T) {
 
 	// Another replica whose catalog was read before pvc-1 existed: its create hits the
 	// disk's fixed file and adopts the disk instead of making a second one.
-	other := NewManager(env.cfg, env.mgr.sessions[0].creds)
-	other.caches[0].snap = env.mgr.caches[0].snap
+	other := NewManager(env.cfg, env.mgr.vcenters[0].sess.creds)
+	other.vcenters[0].inventory.index = env.mgr.vcenters[0].inventory.index
 	other.catalog.loaded = true
 	d3, err := other.CreateDisk(ctx, spec)
 	if err != nil || d3.ID != d1.ID {
@@ -52,8 +52,8 @@ func TestCreateDiskIsIdempotentByName(t *testing.T) {
 	}
 
 	// Ten concurrent creates of a new name on a fresh catalog: one disk.
-	fresh := NewManager(env.cfg, env.mgr.sessions[0].creds)
-	fresh.caches[0].snap = env.mgr.caches[0].snap
+	fresh := NewManager(env.cfg, env.mgr.vcenters[0].sess.creds)
+	fresh.vcenters[0].inventory.index = env.mgr.vcenters[0].inventory.index
 	fresh.catalog.loaded = true
 	ids := make([]string, 10)
 	var wg sync.WaitGroup
@@ -136,13 +136,13 @@ func TestAttachDetachThroughCNS(t *testing.T) {
 	eventually(t, 5e9, func() bool { c, _ := env.mgr.DiskConsumers(d0); return len(c) == 1 && c[0].Ref == vm.Ref })
 
 	errs, err := env.mgr.DetachDisks(ctx, vm, ids)
-	if err != nil || errs[ids[0]] != nil || countDisks(t, env, vm) != before {
+	if err != nil || errs[ids[0]].Err != nil || countDisks(t, env, vm) != before {
 		t.Fatalf("detach = %v, %v; %d devices left", errs, err, countDisks(t, env, vm)-before)
 	}
 	if _, err := env.mgr.Disk(ctx, ids[0]); err != nil {
 		t.Fatalf("disk gone after detach: %v", err)
 	}
-	if errs, err := env.mgr.DetachDisks(ctx, vm, ids); err != nil || errs[ids[0]] != nil {
+	if errs, err := env.mgr.DetachDisks(ctx, vm, ids); err != nil || errs[ids[0]].Err != nil {
 		t.Fatalf("second detach = %v, %v; want success", errs, err)
 	}
 	if err := env.mgr.DeleteDisk(ctx, ids[0]); err != nil {
@@ -195,7 +195,7 @@ func TestDiskExtendSnapshotAndPolicy(t *testing.T) {
 
 func setEnableUUID(t *testing.T, env *simEnv, vm VM) {
 	t.Helper()
-	c, err := env.mgr.sessions[0].Client(context.Background())
+	c, err := env.mgr.vcenters[0].sess.Client(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,18 +3,14 @@ package vsphere
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"time"
 
-	"github.com/vmware/govmomi/event"
-	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/types"
-	"k8s.io/klog/v2"
 )
 
 // Event is a vCenter event about a VM or an ESXi host that matters to Nodes.
@@ -67,106 +63,26 @@ type eventCursor struct {
 // moment the watch started on vCenter's clock: a reconnect resumes after the last event
 // delivered. Each vCenter adds one event history collector and one long-poll bounded by
 // inventory.maxWait, whatever the number of Nodes. Events about hosts entering
-// maintenance also mark the host in the inventory (see maintenance.go).
+// maintenance also mark the host for lookups (VM.HostEnteringMaintenance; see
+// maintenance.go).
 func (m *Manager) WatchEvents(ctx context.Context, f func(Event)) {
-	for _, c := range m.caches {
-		go c.watchEvents(ctx, f)
+	for _, c := range m.vcenters {
+		go c.events.run(ctx, f)
 	}
 }
 
-func (c *cache) watchEvents(ctx context.Context, f func(Event)) {
-	log := klog.FromContext(ctx).WithValues("vcenter", c.vc.Name)
-	cur := &eventCursor{}
-	retryForever(klog.NewContext(ctx, log), "Event watch failed; retrying", func(ctx context.Context) error {
-		if err := c.followEvents(ctx, cur, f); err != nil || ctx.Err() != nil {
-			return err
-		}
-		return errors.New("event watch ended unexpectedly") // back off rather than spin
-	})
-}
-
-// followEvents reads the events after cur from a collector filtered on the followed
-// types and on createdTime, paging with ReadNextEvents (oldest to newest), and waits for
-// more with WaitForUpdatesEx on the collector's latestPage, a server-side wait that ends
-// well within the call deadline, so a quiet vCenter does not break the watch.
-func (c *cache) followEvents(ctx context.Context, cur *eventCursor, f func(Event)) error {
-	client, err := c.sess.Client(ctx)
+// start sets the cursor, the first time only, to vCenter's clock now: history is not
+// replayed after a restart, and a vCenter clock ahead or behind ours changes nothing.
+func (cur *eventCursor) start(ctx context.Context, client *vim25.Client) error {
+	if cur.started {
+		return nil
+	}
+	now, err := currentTime(ctx, client)
 	if err != nil {
 		return err
 	}
-	if !cur.started {
-		// Only events posted from now on, by vCenter's clock: history is not replayed
-		// after a restart, and a vCenter clock ahead or behind ours changes nothing.
-		now, err := currentTime(ctx, client)
-		if err != nil {
-			return err
-		}
-		cur.since, cur.started = now, true
-	}
-	bg := context.WithoutCancel(ctx)
-	mgr := event.NewManager(client)
-	hc, err := mgr.CreateCollectorForEvents(ctx, types.EventFilterSpec{
-		Entity:      &types.EventFilterSpecByEntity{Entity: client.ServiceContent.RootFolder, Recursion: types.EventFilterSpecRecursionOptionAll},
-		EventTypeId: watchedEvents,
-		Time:        &types.EventFilterSpecByTime{BeginTime: types.NewTime(cur.since)},
-	})
-	if err != nil {
-		return fmt.Errorf("creating event collector: %w", classify(err))
-	}
-	defer func() { _ = hc.Destroy(bg) }()
-	pc, err := property.DefaultCollector(client).Create(ctx)
-	if err != nil {
-		return fmt.Errorf("creating property collector for events: %w", classify(err))
-	}
-	defer func() { _ = pc.Destroy(bg) }()
-	if _, err := pc.CreateFilter(ctx, types.CreateFilter{Spec: types.PropertyFilterSpec{
-		ObjectSet: []types.ObjectSpec{{Obj: hc.Reference()}},
-		PropSet:   []types.PropertySpec{{Type: hc.Reference().Type, PathSet: []string{"latestPage"}}},
-	}}); err != nil {
-		return fmt.Errorf("creating property filter for events: %w", classify(err))
-	}
-	if err := c.seedEntering(ctx, client); err != nil {
-		return err
-	}
-	recheck := min(c.inv.MaxWait, maxEnteringRecheck)
-	nextRecheck := c.now().Add(recheck)
-	version := ""
-	for {
-		for {
-			evs, err := hc.ReadNextEvents(ctx, eventPage)
-			if err != nil {
-				return fmt.Errorf("reading events: %w", classify(err))
-			}
-			for _, ev := range cur.advance(evs) {
-				ev.VCenter = c.vc.Name
-				c.noteHostEvent(ev)
-				f(ev)
-			}
-			if len(evs) < eventPage {
-				break
-			}
-		}
-		wait := c.inv.MaxWait
-		if c.anyEntering() {
-			if now := c.now(); !now.Before(nextRecheck) {
-				if err := c.reconcileEntering(ctx, client); err != nil {
-					return err
-				}
-				nextRecheck = now.Add(recheck)
-			}
-			wait = max(min(wait, time.Until(nextRecheck)), time.Second)
-		}
-		set, err := waitForUpdates(ctx, client, pc.Reference(), version, wait, c.inv.CallTimeout)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("waiting for events: %w", err)
-		}
-		if set != nil {
-			version = set.Version
-		}
-	}
+	cur.since, cur.started = now, true
+	return nil
 }
 
 // advance returns the events of evs that come after the cursor, oldest first, as
@@ -198,6 +114,7 @@ func currentTime(ctx context.Context, client *vim25.Client) (time.Time, error) {
 	return *now, nil
 }
 
+// toEvent is the Event of a vCenter event (VCenter left unset).
 func toEvent(be types.BaseEvent) Event {
 	e := be.GetEvent()
 	ev := Event{Type: reflect.TypeOf(be).Elem().Name(), Message: e.FullFormattedMessage, Time: e.CreatedTime}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/property"
@@ -28,52 +29,86 @@ const taskEnterMaintenance = "HostSystem.enterMaintenanceMode"
 // inventory.maxWait when that is shorter.
 const maxEnteringRecheck = 10 * time.Second
 
+// enteringHosts are the marks of the hosts (by ref) entering maintenance mode: set by
+// EnteringMaintenanceModeEvent or a running enter task, cleared by the Entered or Exit
+// event and by reconcileEntering. The event watch writes them; lookups read them. The zero
+// value has no marks.
+type enteringHosts struct {
+	mu    sync.RWMutex
+	hosts map[string]bool
+}
+
+// set sets or clears the marks of the given hosts and returns the hosts whose mark
+// changed.
+func (e *enteringHosts) set(marks map[string]bool) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var changed []string
+	for ref, on := range marks {
+		if ref == "" || e.hosts[ref] == on {
+			continue
+		}
+		if on {
+			if e.hosts == nil {
+				e.hosts = map[string]bool{}
+			}
+			e.hosts[ref] = true
+		} else {
+			delete(e.hosts, ref)
+		}
+		changed = append(changed, ref)
+	}
+	return changed
+}
+
+// has reports whether the host ref is marked.
+func (e *enteringHosts) has(ref string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.hosts[ref]
+}
+
+// any reports whether some host is marked.
+func (e *enteringHosts) any() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.hosts) > 0
+}
+
+// list returns the marked hosts.
+func (e *enteringHosts) list() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	hosts := make([]string, 0, len(e.hosts))
+	for ref := range e.hosts {
+		hosts = append(hosts, ref)
+	}
+	return hosts
+}
+
 // noteHostEvent applies an event to the "entering maintenance" marks.
-func (c *cache) noteHostEvent(ev Event) {
+func (w *eventWatch) noteHostEvent(ev Event) {
 	switch ev.Type {
 	case EventEnteringMaintenance:
-		c.setEntering(map[string]bool{ev.HostRef: true})
+		w.setEntering(map[string]bool{ev.HostRef: true})
 	case EventEnteredMaintenance, EventExitMaintenance:
-		c.setEntering(map[string]bool{ev.HostRef: false})
+		w.setEntering(map[string]bool{ev.HostRef: false})
 	}
 }
 
 // setEntering sets or clears the marks of the given hosts and tells the change listener
 // about the hosts whose mark changed.
-func (c *cache) setEntering(marks map[string]bool) {
-	c.mu.Lock()
-	var changed []string
-	for ref, on := range marks {
-		if ref == "" || c.entering[ref] == on {
-			continue
-		}
-		if on {
-			if c.entering == nil {
-				c.entering = map[string]bool{}
-			}
-			c.entering[ref] = true
-		} else {
-			delete(c.entering, ref)
-		}
-		changed = append(changed, ref)
+func (w *eventWatch) setEntering(marks map[string]bool) {
+	changed := w.entering.set(marks)
+	if notify := w.changes.get(); len(changed) > 0 && notify != nil {
+		go notify(Change{VCenter: w.vcenter, Hosts: changed})
 	}
-	notify := c.onChange
-	c.mu.Unlock()
-	if len(changed) > 0 && notify != nil {
-		go notify(Change{VCenter: c.vc.Name, Hosts: changed})
-	}
-}
-
-func (c *cache) anyEntering() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entering) > 0
 }
 
 // seedEntering marks the hosts that have an enter-maintenance task queued or running,
 // from TaskManager.recentTask: after a restart or a reconnect, a host already entering
 // maintenance is known without its EnteringMaintenanceModeEvent.
-func (c *cache) seedEntering(ctx context.Context, client *vim25.Client) error {
+func (w *eventWatch) seedEntering(ctx context.Context, client *vim25.Client) error {
 	if client.ServiceContent.TaskManager == nil {
 		return nil
 	}
@@ -87,22 +122,16 @@ func (c *cache) seedEntering(ctx context.Context, client *vim25.Client) error {
 			marks[t.host] = true
 		}
 	}
-	c.setEntering(marks)
+	w.setEntering(marks)
 	return nil
 }
 
 // reconcileEntering checks every marked host against vCenter and drops the marks of
 // hosts that are in maintenance mode, gone, or have no enter task queued or running.
-func (c *cache) reconcileEntering(ctx context.Context, client *vim25.Client) error {
-	c.mu.RLock()
-	hosts := make([]string, 0, len(c.entering))
-	for ref := range c.entering {
-		hosts = append(hosts, ref)
-	}
-	c.mu.RUnlock()
+func (w *eventWatch) reconcileEntering(ctx context.Context, client *vim25.Client) error {
 	log := klog.FromContext(ctx)
 	marks := map[string]bool{}
-	for _, ref := range hosts {
+	for _, ref := range w.entering.list() {
 		entering, err := hostEntering(ctx, client, types.ManagedObjectReference{Type: "HostSystem", Value: ref})
 		if err != nil {
 			return err
@@ -112,7 +141,7 @@ func (c *cache) reconcileEntering(ctx context.Context, client *vim25.Client) err
 			marks[ref] = false
 		}
 	}
-	c.setEntering(marks)
+	w.setEntering(marks)
 	return nil
 }
 

@@ -92,8 +92,7 @@ func preflightVCenter(ctx context.Context, cfg *config.Config, vc config.VCenter
 		return out
 	}
 	add(FindingOK, "connect and log in", vc.Server, "TLS verified, logged in", "")
-	c := &cache{vc: vc, sess: s}
-	dcs, err := c.datacenters(ctx, client)
+	dcs, err := configuredDatacenters(ctx, client, vc)
 	if err != nil {
 		add(FindingFail, "datacenters", strings.Join(vc.Datacenters, ","), err.Error(), "fix vcenter."+vc.Name+".datacenters")
 		return out

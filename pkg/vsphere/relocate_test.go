@@ -40,7 +40,7 @@ func TestStorageVMotionOfAnAttachedVolume(t *testing.T) {
 		t.Fatalf("after the move, Disk = %+v, %v; want it on %s", got, err, dss[1].Name)
 	}
 	errs, err := env.mgr.DetachDisks(ctx, vms[0], []string{d.ID})
-	if err != nil || errs[d.ID] != nil || countDiskOf(t, env, vms[0], d.ID) {
+	if err != nil || errs[d.ID].Err != nil || countDiskOf(t, env, vms[0], d.ID) {
 		t.Fatalf("detach after the move: %v, %v", errs, err)
 	}
 	res, err := env.mgr.AttachDisks(ctx, vms[1], []string{d.ID})
@@ -51,8 +51,8 @@ func TestStorageVMotionOfAnAttachedVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A replica whose catalog still has the old location.
-	other := NewManager(env.cfg, env.mgr.sessions[0].creds)
-	other.caches[0].snap = env.mgr.caches[0].snap
+	other := NewManager(env.cfg, env.mgr.vcenters[0].sess.creds)
+	other.vcenters[0].inventory.index = env.mgr.vcenters[0].inventory.index
 	other.catalog.put(d)
 	other.catalog.loaded = true
 	grown, err := other.ExtendDisk(ctx, d.ID, 32)
@@ -69,7 +69,7 @@ func TestStorageVMotionOfAnAttachedVolume(t *testing.T) {
 
 func relocate(t *testing.T, env *simEnv, d Disk, to Datastore) {
 	t.Helper()
-	c, err := env.mgr.sessions[0].Client(context.Background())
+	c, err := env.mgr.vcenters[0].sess.Client(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,11 @@ import (
 	"time"
 
 	_ "github.com/vmware/govmomi/cns/simulator" // Cloud Native Storage
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
 
 	"github.com/vsphere-cloud/provider/hack/vcsim/strict"
@@ -96,4 +100,27 @@ func eventually(t *testing.T, d time.Duration, f func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func simClient(t *testing.T, e *simEnv) *vim25.Client {
+	t.Helper()
+	ctx := context.Background()
+	sc := soap.NewClient(e.server.URL, true)
+	c, err := vim25.NewClient(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.NewManager(c).Login(ctx, e.server.URL.User); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func simVM(t *testing.T, c *vim25.Client, path string) *object.VirtualMachine {
+	t.Helper()
+	vm, err := find.NewFinder(c).VirtualMachine(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vm
 }

@@ -7,21 +7,30 @@ import (
 	"github.com/vmware/govmomi/vapi/tags"
 )
 
+// tagReader reads which objects of one vCenter carry a tag of the zone and region
+// categories, over a REST login of the session. It makes a handful of REST calls; the
+// inventory watch asks it once per resync, never per lookup.
+type tagReader struct {
+	sess *Session
+	// zoneCategory and regionCategory name the tag categories (labels.zone,
+	// labels.region); empty when not configured.
+	zoneCategory, regionCategory string
+}
+
 // tagIndex maps "Type:Value" of tagged objects to tag names, per category.
 type tagIndex struct {
 	zones   map[string]string
 	regions map[string]string
 }
 
-// readTags reads which objects carry a tag of the zone and region categories. It makes
-// a handful of REST calls and is run once per resync, never per lookup. A category
-// that does not exist yields no labels (and a warning from the caller).
-func readTags(ctx context.Context, s *Session, zoneCat, regionCat string) (tagIndex, []string, error) {
+// read returns the tagged objects and the configured categories that do not exist: those
+// yield no labels (and a warning from the caller).
+func (t *tagReader) read(ctx context.Context) (tagIndex, []string, error) {
 	idx := tagIndex{zones: map[string]string{}, regions: map[string]string{}}
-	if zoneCat == "" && regionCat == "" {
+	if t.zoneCategory == "" && t.regionCategory == "" {
 		return idx, nil, nil
 	}
-	rc, err := s.REST(ctx)
+	rc, err := t.sess.REST(ctx)
 	if err != nil {
 		return idx, nil, err
 	}
@@ -35,7 +44,7 @@ func readTags(ctx context.Context, s *Session, zoneCat, regionCat string) (tagIn
 	for _, want := range []struct {
 		name string
 		into map[string]string
-	}{{zoneCat, idx.zones}, {regionCat, idx.regions}} {
+	}{{t.zoneCategory, idx.zones}, {t.regionCategory, idx.regions}} {
 		if want.name == "" {
 			continue
 		}
@@ -49,29 +58,38 @@ func readTags(ctx context.Context, s *Session, zoneCat, regionCat string) (tagIn
 			missing = append(missing, want.name)
 			continue
 		}
-		ts, err := m.GetTagsForCategory(ctx, id)
-		if err != nil {
-			return idx, nil, fmt.Errorf("listing tags of category %q: %w", want.name, classify(err))
-		}
-		if len(ts) == 0 {
-			continue
-		}
-		names := map[string]string{}
-		ids := make([]string, 0, len(ts))
-		for _, t := range ts {
-			names[t.ID] = t.Name
-			ids = append(ids, t.ID)
-		}
-		attached, err := m.ListAttachedObjectsOnTags(ctx, ids)
-		if err != nil {
-			return idx, nil, fmt.Errorf("listing objects tagged in category %q: %w", want.name, classify(err))
-		}
-		for _, a := range attached {
-			for _, o := range a.ObjectIDs {
-				ref := o.Reference()
-				want.into[ref.Type+":"+ref.Value] = names[a.TagID]
-			}
+		if err := readCategory(ctx, m, id, want.name, want.into); err != nil {
+			return idx, nil, err
 		}
 	}
 	return idx, missing, nil
+}
+
+// readCategory puts into into the tag name, in the category id (named name), of every
+// tagged object.
+func readCategory(ctx context.Context, m *tags.Manager, id, name string, into map[string]string) error {
+	ts, err := m.GetTagsForCategory(ctx, id)
+	if err != nil {
+		return fmt.Errorf("listing tags of category %q: %w", name, classify(err))
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	names := map[string]string{}
+	ids := make([]string, 0, len(ts))
+	for _, t := range ts {
+		names[t.ID] = t.Name
+		ids = append(ids, t.ID)
+	}
+	attached, err := m.ListAttachedObjectsOnTags(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("listing objects tagged in category %q: %w", name, classify(err))
+	}
+	for _, a := range attached {
+		for _, o := range a.ObjectIDs {
+			ref := o.Reference()
+			into[ref.Type+":"+ref.Value] = names[a.TagID]
+		}
+	}
+	return nil
 }

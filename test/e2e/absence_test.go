@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vsphere-cloud/provider/test/framework"
@@ -74,7 +74,7 @@ func TestHiddenOrInaccessibleNodeVMsAreNotGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range nodes {
-		if err := framework.SetReady(ctx, w.cp.Client, n, v1.ConditionUnknown); err != nil {
+		if err := framework.SetReady(ctx, w.cp.Client, n, corev1.ConditionUnknown); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/vsphere-cloud/provider/pkg/placement/agent"
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -57,7 +57,7 @@ func TestBenchPlacement(t *testing.T) {
 	for i := 0; i < agents; i++ {
 		if !framework.WaitFor(time.Minute, 100*time.Millisecond, func() bool {
 			nd, err := e.cp.Client.CoreV1().Nodes().Get(ctx, benchName(i), metav1.GetOptions{})
-			return err == nil && nd.Labels[agent.LabelHost] != ""
+			return err == nil && nd.Labels[v1alpha1.LabelNodeHost] != ""
 		}) {
 			t.Fatalf("agent of %s never labelled its Node:\n%s", benchName(i), procs[i].Tail(2000))
 		}
@@ -111,8 +111,8 @@ func TestBenchPlacement(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		from := nd.Labels[agent.LabelHost]
-		cluster := nd.Labels[agent.LabelCluster]
+		from := nd.Labels[v1alpha1.LabelNodeHost]
+		cluster := nd.Labels[v1alpha1.LabelNodeCluster]
 		to := fmt.Sprintf("%s_H%d", cluster, (m/agents+1+int(from[len(from)-1]-'0'))%8)
 		if to == from {
 			to = fmt.Sprintf("%s_H%d", cluster, (int(from[len(from)-1]-'0')+1)%8)
@@ -136,7 +136,7 @@ func TestBenchPlacement(t *testing.T) {
 		}
 		if !framework.WaitFor(30*time.Second, 5*time.Millisecond, func() bool {
 			nd, err := e.cp.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-			return err == nil && nd.Labels[agent.LabelHost] == to
+			return err == nil && nd.Labels[v1alpha1.LabelNodeHost] == to
 		}) {
 			t.Fatalf("vMotion %d of %s to %s never reached the label", m, name, to)
 		}

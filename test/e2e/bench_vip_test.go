@@ -15,7 +15,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -52,7 +52,7 @@ func TestBenchVIPSteadyState(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaseNS := cfg.LoadBalancer.LeaseNamespace
-	if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: leaseNS}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: leaseNS}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	w.pool(t, "bench", "10.77.16.0/20")
@@ -60,9 +60,9 @@ func TestBenchVIPSteadyState(t *testing.T) {
 	fast.QPS, fast.Burst = 2000, 4000
 	kube := kubernetes.NewForConfigOrDie(fast)
 	for i := range n {
-		s := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("vip-%03d", i), Namespace: "default"},
-			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class),
-				Selector: map[string]string{"app": "bench"}, Ports: []v1.ServicePort{{Port: 80, Protocol: v1.ProtocolTCP}}}}
+		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("vip-%03d", i), Namespace: "default"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class),
+				Selector: map[string]string{"app": "bench"}, Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
 		if _, err := kube.CoreV1().Services("default").Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/volumes"
-	"github.com/vsphere-cloud/provider/pkg/volumes/controller"
+	"github.com/vsphere-cloud/provider/pkg/volumes/csicontroller"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 	"github.com/vsphere-cloud/provider/test/framework"
@@ -47,7 +47,7 @@ func TestCSISanity(t *testing.T) {
 	topology := func(context.Context) bool { return true }
 	ctrlSock := filepath.Join(dir, "controller.sock")
 	nodeSock := filepath.Join(dir, "node.sock")
-	ctrl := controller.NewController(m)
+	ctrl := csicontroller.NewController(csicontroller.ManagerPorts(m))
 	serve(t, ctx, ctrlSock, func(s *grpc.Server) {
 		volumes.Register(s, &volumes.Identity{Topology: topology}, ctrl, nil)
 	}, guestHook(m, guest))

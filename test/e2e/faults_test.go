@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -117,7 +117,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	w.lb.pool(t, "lan", faultPoolPrefix+"1-"+faultPoolPrefix+"50")
 	w.lb.service(t, "keeper")
-	keeper := ingress(w.lb.waitService(t, "keeper", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }))
+	keeper := ingress(w.lb.waitService(t, "keeper", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" }))
 	w.announce(t, keeper)
 
 	var rows []faultRow
@@ -224,7 +224,7 @@ func (w *faultWorld) joinNode(t *testing.T, name string) {
 	if err := framework.RegisterNode(ctx, w.cp.Client, name, framework.TestUUID(name)); err != nil {
 		t.Fatal(err)
 	}
-	var n *v1.Node
+	var n *corev1.Node
 	if !framework.WaitFor(60*time.Second, 200*time.Millisecond, func() bool {
 		var err error
 		n, err = w.cp.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
@@ -254,7 +254,7 @@ func (w *faultWorld) storageClass(t *testing.T) {
 	t.Helper()
 	_, err := w.cp.Client.StorageV1().StorageClasses().Create(context.Background(), &storagev1.StorageClass{
 		ObjectMeta: metav1.ObjectMeta{Name: "fast"}, Provisioner: volumes.DriverName,
-		ReclaimPolicy: ptr.To(v1.PersistentVolumeReclaimDelete), VolumeBindingMode: ptr.To(storagev1.VolumeBindingImmediate),
+		ReclaimPolicy: ptr.To(corev1.PersistentVolumeReclaimDelete), VolumeBindingMode: ptr.To(storagev1.VolumeBindingImmediate),
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -263,10 +263,10 @@ func (w *faultWorld) storageClass(t *testing.T) {
 
 func (w *faultWorld) claim(t *testing.T, name string) {
 	t.Helper()
-	_, err := w.cp.Client.CoreV1().PersistentVolumeClaims("default").Create(context.Background(), &v1.PersistentVolumeClaim{
+	_, err := w.cp.Client.CoreV1().PersistentVolumeClaims("default").Create(context.Background(), &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1.PersistentVolumeClaimSpec{AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}, StorageClassName: ptr.To("fast"),
-			Resources: v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("64Mi")}}},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To("fast"),
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func (w *faultWorld) claim(t *testing.T, name string) {
 
 func (w *faultWorld) boundPV(name string) string {
 	pvc, err := w.cp.Client.CoreV1().PersistentVolumeClaims("default").Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil || pvc.Status.Phase != v1.ClaimBound {
+	if err != nil || pvc.Status.Phase != corev1.ClaimBound {
 		return ""
 	}
 	return pvc.Spec.VolumeName
@@ -341,8 +341,8 @@ func (w *faultWorld) runCell(t *testing.T, i int, f matrixFault) faultRow {
 			_ = task.Wait(ctx)
 		}
 	}
-	_ = framework.SetReady(ctx, w.cp.Client, "victim-"+sfx, v1.ConditionUnknown)
-	_ = framework.SetReady(ctx, w.cp.Client, "bystander", v1.ConditionUnknown)
+	_ = framework.SetReady(ctx, w.cp.Client, "victim-"+sfx, corev1.ConditionUnknown)
+	_ = framework.SetReady(ctx, w.cp.Client, "bystander", corev1.ConditionUnknown)
 	w.claim(t, "new-"+sfx)
 	w.attachment(t, "va-att-"+sfx, attPV, "worker-0")
 	if err := w.cp.Client.StorageV1().VolumeAttachments().Delete(ctx, "va-det-"+sfx, metav1.DeleteOptions{}); err != nil {
@@ -433,7 +433,7 @@ func (w *faultWorld) runCell(t *testing.T, i int, f matrixFault) faultRow {
 			t.Errorf("%s did not converge within %s after %s was cleared", op, convergeTime, f.name)
 		}
 	}
-	_ = framework.SetReady(ctx, w.cp.Client, "bystander", v1.ConditionTrue)
+	_ = framework.SetReady(ctx, w.cp.Client, "bystander", corev1.ConditionTrue)
 	return row
 }
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -228,7 +228,7 @@ func (p *prober) longestGap(from, to time.Time) time.Duration {
 func announcer(t *testing.T, w *lbWorld, svc string, not string) string {
 	t.Helper()
 	var node string
-	w.waitService(t, svc, "not announced by a node other than "+not, func(s *v1.Service) bool {
+	w.waitService(t, svc, "not announced by a node other than "+not, func(s *corev1.Service) bool {
 		c := condition(s, loadbalancer.ConditionAnnounced)
 		if c == nil || c.Status != metav1.ConditionTrue {
 			return false
@@ -324,7 +324,7 @@ func TestBenchVIP(t *testing.T) {
 	w := startLBWorld(t)
 	w.pool(t, "lan", "10.77.0.200-10.77.0.205")
 	w.service(t, "web")
-	w.waitService(t, "web", "no ingress", func(s *v1.Service) bool { return ingress(s) == "10.77.0.200" })
+	w.waitService(t, "web", "no ingress", func(s *corev1.Service) bool { return ingress(s) == "10.77.0.200" })
 	testAnnouncement(t, w)
 }
 
@@ -336,11 +336,11 @@ func TestBenchVIP(t *testing.T) {
 func testAnnouncementIPv6(t *testing.T, w *lbWorld, l *vipLAN) {
 	const vip = "fd77::200"
 	w.pool(t, "lan6", vip+"-fd77::205")
-	w.service(t, "web6", func(s *v1.Service) {
-		s.Spec.IPFamilies = []v1.IPFamily{v1.IPv6Protocol}
-		s.Spec.IPFamilyPolicy = ptr.To(v1.IPFamilyPolicySingleStack)
+	w.service(t, "web6", func(s *corev1.Service) {
+		s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol}
+		s.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicySingleStack)
 	})
-	w.waitService(t, "web6", "no IPv6 ingress", func(s *v1.Service) bool { return ingress(s) == vip })
+	w.waitService(t, "web6", "no IPv6 ingress", func(s *corev1.Service) bool { return ingress(s) == vip })
 	leader := announcer(t, w, "web6", "")
 	if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return l.seg.HasAddress(nsOf(leader), vip) }) {
 		t.Fatalf("the announcing node %s does not carry %s", leader, vip)
@@ -370,14 +370,14 @@ func testAnnouncementIPv6(t *testing.T, w *lbWorld, l *vipLAN) {
 // controller would), and the VIP moves when the endpoint does.
 func testAnnouncementLocal(t *testing.T, w *lbWorld, l *vipLAN) {
 	ctx := context.Background()
-	w.service(t, "local", func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal })
-	vip := ingress(w.waitService(t, "local", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }))
+	w.service(t, "local", func(s *corev1.Service) { s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal })
+	vip := ingress(w.waitService(t, "local", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" }))
 	eps := w.cp.Client.DiscoveryV1().EndpointSlices("default")
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "local-1", Labels: map[string]string{discoveryv1.LabelServiceName: "local"}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, NodeName: ptr.To(w.nodes[1]), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Port: ptr.To[int32](8080), Protocol: ptr.To(v1.ProtocolTCP)}},
+		Ports:       []discoveryv1.EndpointPort{{Port: ptr.To[int32](8080), Protocol: ptr.To(corev1.ProtocolTCP)}},
 	}
 	if _, err := eps.Create(ctx, slice, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -412,12 +412,12 @@ func testAnnouncementDualStack(t *testing.T, w *lbWorld, l *vipLAN) {
 		Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.77.0.220-10.77.0.221", "fd77::220-fd77::221"}, Network: "VM Network", AutoAssign: ptr.To(false)}}); err != nil {
 		t.Fatal(err)
 	}
-	w.service(t, "dual", withAnnotation(loadbalancer.AnnotationPool, "dual"), func(s *v1.Service) {
-		s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol}
-		s.Spec.IPFamilyPolicy = ptr.To(v1.IPFamilyPolicyRequireDualStack)
+	w.service(t, "dual", withAnnotation(loadbalancer.AnnotationPool, "dual"), func(s *corev1.Service) {
+		s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+		s.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyRequireDualStack)
 	})
-	w.waitService(t, "dual", "no address of each family", func(s *v1.Service) bool { return ingress(s) == "10.77.0.220,fd77::220" })
-	w.waitService(t, "dual", "not announced", func(s *v1.Service) bool {
+	w.waitService(t, "dual", "no address of each family", func(s *corev1.Service) bool { return ingress(s) == "10.77.0.220,fd77::220" })
+	w.waitService(t, "dual", "not announced", func(s *corev1.Service) bool {
 		c := condition(s, loadbalancer.ConditionAnnounced)
 		return c != nil && c.Status == metav1.ConditionTrue
 	})

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/test/framework"
 )
@@ -24,7 +24,7 @@ func TestVIPFencingWhenTheLeaderLosesTheAPIServer(t *testing.T) {
 	w.pool(t, "lan", "10.77.0.200-10.77.0.205")
 	w.service(t, "web")
 	const vip = "10.77.0.200"
-	w.waitService(t, "web", "no ingress", func(s *v1.Service) bool { return ingress(s) == vip })
+	w.waitService(t, "web", "no ingress", func(s *corev1.Service) bool { return ingress(s) == vip })
 	l := startVIPLAN(t, w)
 	leader := announcer(t, w, "web", "")
 	if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return l.seg.HasAddress(nsOf(leader), vip) }) {

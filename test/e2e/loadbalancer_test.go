@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -110,27 +110,29 @@ func (w *lbWorld) pool(t *testing.T, name string, addrs ...string) {
 	}
 }
 
-type svcOpt func(*v1.Service)
+type svcOpt func(*corev1.Service)
 
-func withPort(proto v1.Protocol, port int32) svcOpt {
-	return func(s *v1.Service) {
-		s.Spec.Ports = append(s.Spec.Ports, v1.ServicePort{Name: fmt.Sprintf("p%d", port), Protocol: proto, Port: port, TargetPort: intstr.FromInt32(port)})
+func withPort(proto corev1.Protocol, port int32) svcOpt {
+	return func(s *corev1.Service) {
+		s.Spec.Ports = append(s.Spec.Ports, corev1.ServicePort{Name: fmt.Sprintf("p%d", port), Protocol: proto, Port: port, TargetPort: intstr.FromInt32(port)})
 	}
 }
 func withAnnotation(k, v string) svcOpt {
-	return func(s *v1.Service) { s.Annotations[k] = v }
+	return func(s *corev1.Service) { s.Annotations[k] = v }
 }
-func withClass(c string) svcOpt { return func(s *v1.Service) { s.Spec.LoadBalancerClass = ptr.To(c) } }
+func withClass(c string) svcOpt {
+	return func(s *corev1.Service) { s.Spec.LoadBalancerClass = ptr.To(c) }
+}
 
 func (w *lbWorld) service(t *testing.T, name string, opts ...svcOpt) {
 	t.Helper()
-	s := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Annotations: map[string]string{}},
-		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": name}}}
+	s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Annotations: map[string]string{}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Selector: map[string]string{"app": name}}}
 	for _, o := range opts {
 		o(s)
 	}
 	if len(s.Spec.Ports) == 0 {
-		withPort(v1.ProtocolTCP, 8080)(s)
+		withPort(corev1.ProtocolTCP, 8080)(s)
 	}
 	if _, err := w.cp.Client.CoreV1().Services("default").Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -138,9 +140,9 @@ func (w *lbWorld) service(t *testing.T, name string, opts ...svcOpt) {
 }
 
 // waitService waits for the Service to satisfy ok and returns it.
-func (w *lbWorld) waitService(t *testing.T, name, what string, ok func(*v1.Service) bool) *v1.Service {
+func (w *lbWorld) waitService(t *testing.T, name, what string, ok func(*corev1.Service) bool) *corev1.Service {
 	t.Helper()
-	var s *v1.Service
+	var s *corev1.Service
 	if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool {
 		var err error
 		s, err = w.cp.Client.CoreV1().Services("default").Get(context.Background(), name, metav1.GetOptions{})
@@ -151,7 +153,7 @@ func (w *lbWorld) waitService(t *testing.T, name, what string, ok func(*v1.Servi
 	return s
 }
 
-func ingress(s *v1.Service) string {
+func ingress(s *corev1.Service) string {
 	var ips []string
 	for _, in := range s.Status.LoadBalancer.Ingress {
 		ips = append(ips, in.IP)
@@ -159,7 +161,7 @@ func ingress(s *v1.Service) string {
 	return strings.Join(ips, ",")
 }
 
-func condition(s *v1.Service, typ string) *metav1.Condition {
+func condition(s *corev1.Service, typ string) *metav1.Condition {
 	return meta.FindStatusCondition(s.Status.Conditions, typ)
 }
 
@@ -182,25 +184,25 @@ func TestLoadBalancer(t *testing.T) {
 	w.pool(t, "lan", "10.77.0.200-10.77.0.205")
 
 	t.Run("a class-less Service gets the first free address, ipMode VIP, and Allocated", func(t *testing.T) {
-		w.service(t, "web", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolTCP, 8080))
-		s := w.waitService(t, "web", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
-		if ingress(s) != "10.77.0.200" || s.Status.LoadBalancer.Ingress[0].IPMode == nil || *s.Status.LoadBalancer.Ingress[0].IPMode != v1.LoadBalancerIPModeVIP {
+		w.service(t, "web", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 8080))
+		s := w.waitService(t, "web", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
+		if ingress(s) != "10.77.0.200" || s.Status.LoadBalancer.Ingress[0].IPMode == nil || *s.Status.LoadBalancer.Ingress[0].IPMode != corev1.LoadBalancerIPModeVIP {
 			t.Fatalf("ingress = %+v, want 10.77.0.200 with ipMode VIP", s.Status.LoadBalancer.Ingress)
 		}
-		s = w.waitService(t, "web", "no Allocated condition", func(s *v1.Service) bool { return condition(s, loadbalancer.ConditionAllocated) != nil })
+		s = w.waitService(t, "web", "no Allocated condition", func(s *corev1.Service) bool { return condition(s, loadbalancer.ConditionAllocated) != nil })
 		if c := condition(s, loadbalancer.ConditionAllocated); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "VIPPool lan") {
 			t.Errorf("Allocated = %+v", c)
 		}
 	})
 
 	t.Run("Services with one sharing key and other ports share the address; clashing ports stay pending", func(t *testing.T) {
-		w.service(t, "dns", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolUDP, 53))
-		s := w.waitService(t, "dns", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		w.service(t, "dns", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolUDP, 53))
+		s := w.waitService(t, "dns", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
 		if ingress(s) != "10.77.0.200" {
 			t.Errorf("dns got %s, want the shared 10.77.0.200", ingress(s))
 		}
-		w.service(t, "web-clash", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolTCP, 8080))
-		w.waitService(t, "web-clash", "no SharingConflict condition", func(s *v1.Service) bool {
+		w.service(t, "web-clash", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 8080))
+		w.waitService(t, "web-clash", "no SharingConflict condition", func(s *corev1.Service) bool {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && ingress(s) == ""
 		})
@@ -211,35 +213,35 @@ func TestLoadBalancer(t *testing.T) {
 
 	t.Run("an address a VM uses, or one outside every pool, is never handed out", func(t *testing.T) {
 		w.service(t, "wants-db-ip", withAnnotation(loadbalancer.AnnotationIPs, "10.77.0.201"))
-		w.waitService(t, "wants-db-ip", "no AddressUsedByVM condition", func(s *v1.Service) bool {
+		w.waitService(t, "wants-db-ip", "no AddressUsedByVM condition", func(s *corev1.Service) bool {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonUsedByVM && strings.Contains(c.Message, "db-0")
 		})
 		w.service(t, "outside", withAnnotation(loadbalancer.AnnotationIPs, "192.168.9.9"))
-		w.waitService(t, "outside", "no AddressNotInPool condition", func(s *v1.Service) bool {
+		w.waitService(t, "outside", "no AddressNotInPool condition", func(s *corev1.Service) bool {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonNotInPool
 		})
 		// A node VM's guest address that is not a VIP it announces is a conflict too.
 		w.service(t, "wants-kube-vip", withAnnotation(loadbalancer.AnnotationIPs, lbKubeVIP))
-		w.waitService(t, "wants-kube-vip", "no AddressUsedByVM condition naming the node VM", func(s *v1.Service) bool {
+		w.waitService(t, "wants-kube-vip", "no AddressUsedByVM condition naming the node VM", func(s *corev1.Service) bool {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonUsedByVM && strings.Contains(c.Message, w.nodes[lbNodes-1])
 		})
 		// Automatic allocation skips the VM's address too.
 		w.service(t, "next")
-		if s := w.waitService(t, "next", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" }); ingress(s) != "10.77.0.202" {
+		if s := w.waitService(t, "next", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" }); ingress(s) != "10.77.0.202" {
 			t.Errorf("next got %s, want 10.77.0.202 (10.77.0.201 is db-0's)", ingress(s))
 		}
 	})
 
 	t.Run("a sharing key is private to its namespace, and sharing needs one traffic policy", func(t *testing.T) {
-		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "intruder"}}, metav1.CreateOptions{}); err != nil {
+		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "intruder"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "copycat", Namespace: "intruder",
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "copycat", Namespace: "intruder",
 			Annotations: map[string]string{loadbalancer.AnnotationSharingKey: "k", loadbalancer.AnnotationIPs: "10.77.0.200"}},
-			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, Ports: []v1.ServicePort{{Port: 2222, Protocol: v1.ProtocolTCP}}}}
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 2222, Protocol: corev1.ProtocolTCP}}}}
 		if _, err := w.cp.Client.CoreV1().Services("intruder").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -253,9 +255,9 @@ func TestLoadBalancer(t *testing.T) {
 		}) {
 			t.Fatalf("intruder/copycat joined default's shared address, or was not refused:\n%s", w.ccm.Tail(3000))
 		}
-		w.service(t, "local-joiner", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(v1.ProtocolTCP, 9090),
-			func(s *v1.Service) { s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal })
-		w.waitService(t, "local-joiner", "no SharingConflict for a Local Service joining Cluster ones", func(s *v1.Service) bool {
+		w.service(t, "local-joiner", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 9090),
+			func(s *corev1.Service) { s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal })
+		w.waitService(t, "local-joiner", "no SharingConflict for a Local Service joining Cluster ones", func(s *corev1.Service) bool {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && strings.Contains(c.Message, "externalTrafficPolicy") && ingress(s) == ""
 		})
@@ -268,7 +270,7 @@ func TestLoadBalancer(t *testing.T) {
 
 	t.Run("a Service of class vsphere-cloud.io/vip is served by our controller and releases on delete", func(t *testing.T) {
 		w.service(t, "classy", withClass(loadbalancer.Class))
-		s := w.waitService(t, "classy", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		s := w.waitService(t, "classy", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
 		if ingress(s) != "10.77.0.203" || !contains(s.Finalizers, loadbalancer.Finalizer) {
 			t.Fatalf("classy: ingress %s, finalizers %v", ingress(s), s.Finalizers)
 		}
@@ -302,7 +304,7 @@ func TestLoadBalancer(t *testing.T) {
 		if err := w.crc.Get(ctx, client.ObjectKey{Name: "lan"}, &lan); err != nil || lan.Status.Used != 2 || lan.Status.Free != 4 {
 			t.Errorf("lan status = %+v, %v; want 2 used (web+dns share one, next), 4 free", lan.Status, err)
 		}
-		if s := w.waitService(t, "web", "lost its address", func(s *v1.Service) bool { return true }); ingress(s) != "10.77.0.200" {
+		if s := w.waitService(t, "web", "lost its address", func(s *corev1.Service) bool { return true }); ingress(s) != "10.77.0.200" {
 			t.Errorf("web now has %q", ingress(s))
 		}
 	})
@@ -312,7 +314,7 @@ func TestLoadBalancer(t *testing.T) {
 		// Services are of our class: class-less ones are retried by the upstream service
 		// controller at its own back-off (5 s, then doubling), whatever we watch.
 		w.service(t, "waits-for-pool", withAnnotation(loadbalancer.AnnotationPool, "later"), withClass(loadbalancer.Class))
-		w.waitService(t, "waits-for-pool", "not pending", func(s *v1.Service) bool {
+		w.waitService(t, "waits-for-pool", "not pending", func(s *corev1.Service) bool {
 			c := condition(s, loadbalancer.ConditionAllocated)
 			return c != nil && c.Status == metav1.ConditionFalse
 		})
@@ -334,15 +336,15 @@ func TestLoadBalancer(t *testing.T) {
 				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-ns"}}, metav1.CreateOptions{}); err != nil {
+		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-ns"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Name: "team-svc", Namespace: "team-ns", Annotations: map[string]string{loadbalancer.AnnotationPool: "team-a"}},
-			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class), Ports: []v1.ServicePort{{Port: 80, Protocol: v1.ProtocolTCP}}}}
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "team-svc", Namespace: "team-ns", Annotations: map[string]string{loadbalancer.AnnotationPool: "team-a"}},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class), Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
 		if _, err := w.cp.Client.CoreV1().Services("team-ns").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		get := func() *v1.Service {
+		get := func() *corev1.Service {
 			s, err := w.cp.Client.CoreV1().Services("team-ns").Get(ctx, "team-svc", metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -370,7 +372,7 @@ func TestLoadBalancer(t *testing.T) {
 		w.ccm.Stop()
 		w.startCCM()
 		w.service(t, "after-restart")
-		s := w.waitService(t, "after-restart", "no ingress", func(s *v1.Service) bool { return ingress(s) != "" })
+		s := w.waitService(t, "after-restart", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
 		if got := ingress(s); got == "10.77.0.200" || got == "10.77.0.202" || got == "10.77.0.201" {
 			t.Fatalf("after-restart got %s, which is taken", got)
 		}

@@ -18,7 +18,7 @@ import (
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/mo"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -125,10 +125,10 @@ func TestNodeLifecycle(t *testing.T) {
 		}
 	})
 	nodes := cp.Client.CoreV1().Nodes()
-	get := func(name string) (*v1.Node, error) { return nodes.Get(ctx, name, metav1.GetOptions{}) }
-	waitNode := func(t *testing.T, name string, d time.Duration, what string, f func(*v1.Node) bool) *v1.Node {
+	get := func(name string) (*corev1.Node, error) { return nodes.Get(ctx, name, metav1.GetOptions{}) }
+	waitNode := func(t *testing.T, name string, d time.Duration, what string, f func(*corev1.Node) bool) *corev1.Node {
 		t.Helper()
-		var n *v1.Node
+		var n *corev1.Node
 		if !framework.WaitFor(d, 200*time.Millisecond, func() bool {
 			var err error
 			n, err = get(name)
@@ -176,19 +176,19 @@ func TestNodeLifecycle(t *testing.T) {
 				t.Errorf("%s providerID = %q", n.Name, n.Spec.ProviderID)
 			}
 			l := n.Labels
-			if l[v1.LabelTopologyZone] != wantZone || l[v1.LabelTopologyRegion] != "region-1" ||
-				l[v1.LabelInstanceTypeStable] != "vsphere-vm.cpu-2.mem-4gb.os-ubuntu64" {
+			if l[corev1.LabelTopologyZone] != wantZone || l[corev1.LabelTopologyRegion] != "region-1" ||
+				l[corev1.LabelInstanceTypeStable] != "vsphere-vm.cpu-2.mem-4gb.os-ubuntu64" {
 				t.Errorf("%s labels = %v", n.Name, l)
 			}
 			want := fmt.Sprintf("10.%d.0.%d", i%2, 10+i)
-			if got := addr(n, v1.NodeInternalIP); got != want {
+			if got := addr(n, corev1.NodeInternalIP); got != want {
 				// Seen once in about ten runs: a Node initialized without its IPs. Keep
 				// the evidence, then require the periodic address sync to repair it.
 				t.Logf("%s InternalIP = %q right after initialization (addresses %v); waiting for the address sync", n.Name, got, n.Status.Addresses)
 				for _, mf := range n.ManagedFields {
 					t.Logf("  managed by %s %s %s at %v", mf.Manager, mf.Operation, mf.Subresource, mf.Time)
 				}
-				waitNode(t, n.Name, 30*time.Second, "InternalIP "+want, func(n *v1.Node) bool { return addr(n, v1.NodeInternalIP) == want })
+				waitNode(t, n.Name, 30*time.Second, "InternalIP "+want, func(n *corev1.Node) bool { return addr(n, corev1.NodeInternalIP) == want })
 			}
 		}
 		t.Logf("%d nodes initialized in %s", fleet, time.Since(start).Round(time.Millisecond))
@@ -216,8 +216,8 @@ func TestNodeLifecycle(t *testing.T) {
 		}
 		for dc, zone := range map[string]string{"dc0": "zone-a", "dc1": "zone-b"} {
 			n := waitNode(t, "twin-"+dc, 30*time.Second, "initialized", framework.Initialized)
-			if n.Spec.ProviderID != "vsphere://"+framework.TestUUID("twin-"+dc) || n.Labels[v1.LabelTopologyZone] != zone {
-				t.Errorf("twin-%s: providerID %q zone %q", dc, n.Spec.ProviderID, n.Labels[v1.LabelTopologyZone])
+			if n.Spec.ProviderID != "vsphere://"+framework.TestUUID("twin-"+dc) || n.Labels[corev1.LabelTopologyZone] != zone {
+				t.Errorf("twin-%s: providerID %q zone %q", dc, n.Spec.ProviderID, n.Labels[corev1.LabelTopologyZone])
 			}
 		}
 	})
@@ -240,7 +240,7 @@ func TestNodeLifecycle(t *testing.T) {
 		if err := task.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := framework.SetReady(ctx, cp.Client, "doomed", v1.ConditionUnknown); err != nil {
+		if err := framework.SetReady(ctx, cp.Client, "doomed", corev1.ConditionUnknown); err != nil {
 			t.Fatal(err)
 		}
 		if !framework.WaitFor(30*time.Second, 200*time.Millisecond, func() bool {
@@ -264,10 +264,10 @@ func TestNodeLifecycle(t *testing.T) {
 		if err := task.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := framework.SetReady(ctx, cp.Client, "sleeper", v1.ConditionUnknown); err != nil {
+		if err := framework.SetReady(ctx, cp.Client, "sleeper", corev1.ConditionUnknown); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "sleeper", 30*time.Second, "shutdown taint", func(n *v1.Node) bool { return framework.HasTaint(n, shutdownTaint) })
+		waitNode(t, "sleeper", 30*time.Second, "shutdown taint", func(n *corev1.Node) bool { return framework.HasTaint(n, shutdownTaint) })
 		task, err = vm.PowerOn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -275,10 +275,10 @@ func TestNodeLifecycle(t *testing.T) {
 		if err := task.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := framework.SetReady(ctx, cp.Client, "sleeper", v1.ConditionTrue); err != nil {
+		if err := framework.SetReady(ctx, cp.Client, "sleeper", corev1.ConditionTrue); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "sleeper", 30*time.Second, "shutdown taint removed", func(n *v1.Node) bool { return !framework.HasTaint(n, shutdownTaint) })
+		waitNode(t, "sleeper", 30*time.Second, "shutdown taint removed", func(n *corev1.Node) bool { return !framework.HasTaint(n, shutdownTaint) })
 	})
 
 	t.Run("e: a session terminated in vCenter is re-established without a restart", func(t *testing.T) {
@@ -291,7 +291,7 @@ func TestNodeLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := waitNode(t, "fresh", 60*time.Second, "initialized", framework.Initialized)
-		if addr(n, v1.NodeHostName) != "fresh" {
+		if addr(n, corev1.NodeHostName) != "fresh" {
 			t.Errorf("a VM without guest data: addresses %v", n.Status.Addresses)
 		}
 		if ccm.Exited() {
@@ -340,7 +340,7 @@ func TestNodeLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range before.Items {
-			if err := framework.SetReady(ctx, cp.Client, n.Name, v1.ConditionUnknown); err != nil {
+			if err := framework.SetReady(ctx, cp.Client, n.Name, corev1.ConditionUnknown); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -376,7 +376,7 @@ func TestNodeLifecycle(t *testing.T) {
 	})
 }
 
-func addr(n *v1.Node, typ v1.NodeAddressType) string {
+func addr(n *corev1.Node, typ corev1.NodeAddressType) string {
 	for _, a := range n.Status.Addresses {
 		if a.Type == typ {
 			return a.Address

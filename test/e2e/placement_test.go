@@ -11,7 +11,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,7 +23,6 @@ import (
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/placement"
-	"github.com/vsphere-cloud/provider/pkg/placement/agent"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
@@ -89,10 +88,10 @@ func TestPlacement(t *testing.T) {
 		}
 		return o
 	}
-	waitNode := func(t *testing.T, name string, d time.Duration, what string, f func(*v1.Node) bool) time.Duration {
+	waitNode := func(t *testing.T, name string, d time.Duration, what string, f func(*corev1.Node) bool) time.Duration {
 		t.Helper()
 		start := time.Now()
-		var n *v1.Node
+		var n *corev1.Node
 		if !framework.WaitFor(d, 50*time.Millisecond, func() bool {
 			var err error
 			n, err = cp.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
@@ -102,7 +101,7 @@ func TestPlacement(t *testing.T) {
 		}
 		return time.Since(start)
 	}
-	cond := func(n *v1.Node, typ v1.NodeConditionType) *v1.NodeCondition {
+	cond := func(n *corev1.Node, typ corev1.NodeConditionType) *corev1.NodeCondition {
 		for i := range n.Status.Conditions {
 			if n.Status.Conditions[i].Type == typ {
 				return &n.Status.Conditions[i]
@@ -117,8 +116,8 @@ func TestPlacement(t *testing.T) {
 	finder := find.NewFinder(admin)
 
 	t.Run("NodeVM and labels show the placement; guest identity is checked", func(t *testing.T) {
-		waitNode(t, "pl-a", 60*time.Second, "placement labels", func(n *v1.Node) bool {
-			return n.Labels[agent.LabelHost] != "" && n.Labels[agent.LabelCluster] == "DC0_C0" && n.Labels[agent.LabelDatacenter] == "DC0"
+		waitNode(t, "pl-a", 60*time.Second, "placement labels", func(n *corev1.Node) bool {
+			return n.Labels[v1alpha1.LabelNodeHost] != "" && n.Labels[v1alpha1.LabelNodeCluster] == "DC0_C0" && n.Labels[v1alpha1.LabelNodeDatacenter] == "DC0"
 		})
 		nvm := nodeVM("pl-a")
 		if nvm == nil || nvm.Status.VMName != "pl-a" || nvm.Status.ResourcePool == "" || len(nvm.Status.Datastores) == 0 ||
@@ -152,19 +151,19 @@ func TestPlacement(t *testing.T) {
 		}) {
 			t.Error("VM pl-a is not marked with its node in vCenter")
 		}
-		waitNode(t, "pl-a", 30*time.Second, "IdentityVerified=True", func(n *v1.Node) bool {
-			c := cond(n, agent.ConditionIdentityVerified)
-			return c != nil && c.Status == v1.ConditionTrue
+		waitNode(t, "pl-a", 30*time.Second, "IdentityVerified=True", func(n *corev1.Node) bool {
+			c := cond(n, v1alpha1.NodeConditionIdentityVerified)
+			return c != nil && c.Status == corev1.ConditionTrue
 		})
-		waitNode(t, "pl-b", 30*time.Second, "IdentityVerified=False UUIDMismatch", func(n *v1.Node) bool {
-			c := cond(n, agent.ConditionIdentityVerified)
-			return c != nil && c.Status == v1.ConditionFalse && c.Reason == "UUIDMismatch"
+		waitNode(t, "pl-b", 30*time.Second, "IdentityVerified=False UUIDMismatch", func(n *corev1.Node) bool {
+			c := cond(n, v1alpha1.NodeConditionIdentityVerified)
+			return c != nil && c.Status == corev1.ConditionFalse && c.Reason == "UUIDMismatch"
 		})
 	})
 
 	t.Run("a vMotion moves the NodeVM and the host label within 5s", func(t *testing.T) {
 		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
-		from := n.Labels[agent.LabelHost]
+		from := n.Labels[v1alpha1.LabelNodeHost]
 		to := "DC0_C0_H0"
 		if from == to {
 			to = "DC0_C0_H1"
@@ -185,7 +184,7 @@ func TestPlacement(t *testing.T) {
 		if err := task.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		d := waitNode(t, "pl-a", 5*time.Second, "host label "+to, func(n *v1.Node) bool { return n.Labels[agent.LabelHost] == to })
+		d := waitNode(t, "pl-a", 5*time.Second, "host label "+to, func(n *corev1.Node) bool { return n.Labels[v1alpha1.LabelNodeHost] == to })
 		if got := nodeVM("pl-a"); got == nil || got.Status.Host.Name != to {
 			t.Errorf("NodeVM host = %+v", got)
 		}
@@ -196,17 +195,17 @@ func TestPlacement(t *testing.T) {
 		// Two Pods on pl-a: one free to go, one whose PodDisruptionBudget allows no
 		// disruption (no disruption controller runs here, so the budget stays at zero).
 		for _, name := range []string{"free", "guarded"} {
-			pod := &v1.Pod{
+			pod := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": name}},
-				Spec:       v1.PodSpec{NodeName: "pl-a", Containers: []v1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
+				Spec:       corev1.PodSpec{NodeName: "pl-a", Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}},
 			}
 			created, err := cp.Client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Running and Ready, as kubelet would report: Pending Pods bypass budgets.
-			created.Status.Phase = v1.PodRunning
-			created.Status.Conditions = []v1.PodCondition{{Type: v1.PodReady, Status: v1.ConditionTrue}}
+			created.Status.Phase = corev1.PodRunning
+			created.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
 			if _, err := cp.Client.CoreV1().Pods("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -220,13 +219,13 @@ func TestPlacement(t *testing.T) {
 			t.Fatal(err)
 		}
 		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
-		host := n.Labels[agent.LabelHost]
+		host := n.Labels[v1alpha1.LabelNodeHost]
 		if err := sim.SetHostMaintenance(ctx, host, true); err != nil {
 			t.Fatal(err)
 		}
-		d := waitNode(t, "pl-a", 5*time.Second, "maintenance taint", func(n *v1.Node) bool {
-			c := cond(n, agent.ConditionHostReady)
-			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
+		d := waitNode(t, "pl-a", 5*time.Second, "maintenance taint", func(n *corev1.Node) bool {
+			c := cond(n, v1alpha1.NodeConditionHostReady)
+			return framework.HasTaint(n, v1alpha1.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
 		})
 		t.Logf("maintenance reached the taint in %s", d.Round(time.Millisecond))
 		evicted := func(name string) bool {
@@ -243,12 +242,12 @@ func TestPlacement(t *testing.T) {
 		if err := sim.SetHostMaintenance(ctx, host, false); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "pl-a", 5*time.Second, "taint removed", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		waitNode(t, "pl-a", 5*time.Second, "taint removed", func(n *corev1.Node) bool { return !framework.HasTaint(n, v1alpha1.TaintHostMaintenance) })
 	})
 
 	t.Run("maintenance the simulator does not publish converges through the resync", func(t *testing.T) {
 		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-b", metav1.GetOptions{})
-		host, err := finder.HostSystem(ctx, "/DC0/host/DC0_C0/"+n.Labels[agent.LabelHost])
+		host, err := finder.HostSystem(ctx, "/DC0/host/DC0_C0/"+n.Labels[v1alpha1.LabelNodeHost])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +258,7 @@ func TestPlacement(t *testing.T) {
 		if err := task.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "pl-b", 3*resync, "maintenance taint after a resync", func(n *v1.Node) bool { return framework.HasTaint(n, agent.TaintHostMaintenance) })
+		waitNode(t, "pl-b", 3*resync, "maintenance taint after a resync", func(n *corev1.Node) bool { return framework.HasTaint(n, v1alpha1.TaintHostMaintenance) })
 		task, err = host.ExitMaintenanceMode(ctx, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -267,7 +266,7 @@ func TestPlacement(t *testing.T) {
 		if err := task.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "pl-b", 3*resync, "taint removed after a resync", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		waitNode(t, "pl-b", 3*resync, "taint removed after a resync", func(n *corev1.Node) bool { return !framework.HasTaint(n, v1alpha1.TaintHostMaintenance) })
 	})
 
 	t.Run("power off shows in the NodeVM", func(t *testing.T) {
@@ -304,7 +303,7 @@ func TestPlacement(t *testing.T) {
 		waitEvent(t, "pl-a", placement.ReasonVMotion)
 
 		n, _ := cp.Client.CoreV1().Nodes().Get(ctx, "pl-a", metav1.GetOptions{})
-		hostName := n.Labels[agent.LabelHost]
+		hostName := n.Labels[v1alpha1.LabelNodeHost]
 		host, err := finder.HostSystem(ctx, "/DC0/host/DC0_C0/"+hostName)
 		if err != nil {
 			t.Fatal(err)
@@ -330,33 +329,33 @@ func TestPlacement(t *testing.T) {
 		if _, err := sim.EnterMaintenance(ctx, hostName, 6*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		d := waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance", func(n *v1.Node) bool {
-			c := cond(n, agent.ConditionHostReady)
-			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonEnteringMaint
+		d := waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance", func(n *corev1.Node) bool {
+			c := cond(n, v1alpha1.NodeConditionHostReady)
+			return framework.HasTaint(n, v1alpha1.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonEnteringMaint
 		})
 		t.Logf("entering maintenance reached the taint in %s", d.Round(time.Millisecond))
 		waitEvent(t, "pl-a", placement.ReasonHostMaintenance)
-		waitNode(t, "pl-a", 20*time.Second, "still tainted once in maintenance", func(n *v1.Node) bool {
-			c := cond(n, agent.ConditionHostReady)
-			return framework.HasTaint(n, agent.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
+		waitNode(t, "pl-a", 20*time.Second, "still tainted once in maintenance", func(n *corev1.Node) bool {
+			c := cond(n, v1alpha1.NodeConditionHostReady)
+			return framework.HasTaint(n, v1alpha1.TaintHostMaintenance) && c != nil && c.Reason == v1alpha1.ReasonMaintenance
 		})
 		if err := sim.ExitMaintenance(ctx, hostName); err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "pl-a", 10*time.Second, "taint removed after exit", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		waitNode(t, "pl-a", 10*time.Second, "taint removed after exit", func(n *corev1.Node) bool { return !framework.HasTaint(n, v1alpha1.TaintHostMaintenance) })
 
 		// A cancelled enter: no flag and no Entered event ever come; the taint must go.
 		task, err := sim.EnterMaintenance(ctx, hostName, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance (to be cancelled)", func(n *v1.Node) bool {
-			return framework.HasTaint(n, agent.TaintHostMaintenance)
+		waitNode(t, "pl-a", 5*time.Second, "taint while entering maintenance (to be cancelled)", func(n *corev1.Node) bool {
+			return framework.HasTaint(n, v1alpha1.TaintHostMaintenance)
 		})
 		if err := object.NewTask(admin, types.ManagedObjectReference{Type: "Task", Value: task}).Cancel(ctx); err != nil {
 			t.Fatal(err)
 		}
-		d = waitNode(t, "pl-a", 20*time.Second, "taint removed after a cancelled enter", func(n *v1.Node) bool { return !framework.HasTaint(n, agent.TaintHostMaintenance) })
+		d = waitNode(t, "pl-a", 20*time.Second, "taint removed after a cancelled enter", func(n *corev1.Node) bool { return !framework.HasTaint(n, v1alpha1.TaintHostMaintenance) })
 		t.Logf("a cancelled enter cleared the taint in %s", d.Round(time.Millisecond))
 		post(&types.HostConnectionLostEvent{})
 		waitEvent(t, "pl-a", placement.ReasonHostConnectionLost)

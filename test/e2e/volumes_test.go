@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -136,11 +136,11 @@ func (w *volumeWorld) registerNode(t *testing.T, name string) {
 	if _, err := w.cp.Client.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var node *v1.Node
+	var node *corev1.Node
 	if !framework.WaitFor(60*time.Second, 200*time.Millisecond, func() bool {
 		n, err := w.cp.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		node = n
-		return err == nil && framework.Initialized(n) && n.Labels[v1.LabelTopologyZone] != ""
+		return err == nil && framework.Initialized(n) && n.Labels[corev1.LabelTopologyZone] != ""
 	}) {
 		t.Fatalf("node %s was not initialized with a zone: %+v", name, node)
 	}
@@ -178,7 +178,7 @@ func TestVolumes(t *testing.T) {
 		// EXT4_IOC_RESIZE_FS even as root), and this class is grown while mounted. ext4 is
 		// formatted and mounted by csi-sanity; both grow through mount-utils' ResizeFs.
 		Parameters:           map[string]string{volumes.ParamFSType: "xfs"},
-		ReclaimPolicy:        ptr.To(v1.PersistentVolumeReclaimDelete),
+		ReclaimPolicy:        ptr.To(corev1.PersistentVolumeReclaimDelete),
 		AllowVolumeExpansion: ptr.To(true),
 		VolumeBindingMode:    ptr.To(storagev1.VolumeBindingImmediate),
 	}, metav1.CreateOptions{})
@@ -186,7 +186,7 @@ func TestVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var pv *v1.PersistentVolume
+	var pv *corev1.PersistentVolume
 	var disk vsphere.Disk
 	t.Run("a claim becomes Bound to a PV whose First Class Disk exists", func(t *testing.T) {
 		start := time.Now()
@@ -376,24 +376,24 @@ func TestVolumes(t *testing.T) {
 	})
 }
 
-func (w *volumeWorld) bindClaim(t *testing.T, ns, name, size string) *v1.PersistentVolume {
+func (w *volumeWorld) bindClaim(t *testing.T, ns, name, size string) *corev1.PersistentVolume {
 	t.Helper()
 	ctx := context.Background()
-	_, err := w.cp.Client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &v1.PersistentVolumeClaim{
+	_, err := w.cp.Client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1.PersistentVolumeClaimSpec{
-			AccessModes:      []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			StorageClassName: ptr.To("fast"),
-			Resources:        v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse(size)}},
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pvc *v1.PersistentVolumeClaim
+	var pvc *corev1.PersistentVolumeClaim
 	if !framework.WaitFor(90*time.Second, 200*time.Millisecond, func() bool {
 		pvc, err = w.cp.Client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
-		return err == nil && pvc.Status.Phase == v1.ClaimBound
+		return err == nil && pvc.Status.Phase == corev1.ClaimBound
 	}) {
 		t.Fatalf("claim %s not Bound: %+v", name, pvc)
 	}
@@ -408,7 +408,7 @@ func (w *volumeWorld) bindClaim(t *testing.T, ns, name, size string) *v1.Persist
 // volumes are wanted or mounted and clears once they are unmounted. The attach-detach
 // controller assumes a volume it attached is mounted until a Node update says otherwise,
 // and waits up to six minutes before detaching one it believes mounted.
-func (w *volumeWorld) reportInUse(t *testing.T, node string, pvs ...*v1.PersistentVolume) {
+func (w *volumeWorld) reportInUse(t *testing.T, node string, pvs ...*corev1.PersistentVolume) {
 	t.Helper()
 	ctx := context.Background()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -418,7 +418,7 @@ func (w *volumeWorld) reportInUse(t *testing.T, node string, pvs ...*v1.Persiste
 		}
 		n.Status.VolumesInUse = nil
 		for _, pv := range pvs {
-			n.Status.VolumesInUse = append(n.Status.VolumesInUse, v1.UniqueVolumeName("kubernetes.io/csi/"+pv.Spec.CSI.Driver+"^"+pv.Spec.CSI.VolumeHandle))
+			n.Status.VolumesInUse = append(n.Status.VolumesInUse, corev1.UniqueVolumeName("kubernetes.io/csi/"+pv.Spec.CSI.Driver+"^"+pv.Spec.CSI.VolumeHandle))
 		}
 		_, err = w.cp.Client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		return err
@@ -430,12 +430,12 @@ func (w *volumeWorld) reportInUse(t *testing.T, node string, pvs ...*v1.Persiste
 
 func (w *volumeWorld) createPod(t *testing.T, ns, name, node, claim string) {
 	t.Helper()
-	_, err := w.cp.Client.CoreV1().Pods(ns).Create(context.Background(), &v1.Pod{
+	_, err := w.cp.Client.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1.PodSpec{
+		Spec: corev1.PodSpec{
 			NodeName:   node,
-			Containers: []v1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10", VolumeMounts: []v1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
-			Volumes:    []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}},
+			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+			Volumes:    []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}},
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -494,7 +494,7 @@ func cnsEntities(ctx context.Context, vc *vsphere.Manager, id string) []string {
 	return out
 }
 
-func affinityZones(pv *v1.PersistentVolume) []string {
+func affinityZones(pv *corev1.PersistentVolume) []string {
 	var out []string
 	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
 		return nil

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -38,7 +38,7 @@ func EnsureCredentials(ctx context.Context, cp *ControlPlane, server string) err
 
 // SetCredentials creates or updates the credentials Secret with any user and password.
 func SetCredentials(ctx context.Context, cp *ControlPlane, server, user, password string) error {
-	sec := &v1.Secret{
+	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "vsphere-creds", Namespace: Namespace},
 		StringData: map[string]string{server + ".username": user, server + ".password": password},
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -19,13 +19,13 @@ const UninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
 // and a Ready condition.
 func RegisterNode(ctx context.Context, c kubernetes.Interface, name, systemUUID string) error {
 	// kubelet sends its status with the Node it creates.
-	n := &v1.Node{
+	n := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
-		Spec:       v1.NodeSpec{Taints: []v1.Taint{{Key: UninitializedTaint, Value: "true", Effect: v1.TaintEffectNoSchedule}}},
-		Status: v1.NodeStatus{
-			NodeInfo:   v1.NodeSystemInfo{SystemUUID: systemUUID, KubeletVersion: "v1.37.1"},
-			Addresses:  []v1.NodeAddress{{Type: v1.NodeHostName, Address: name}},
-			Conditions: []v1.NodeCondition{readyCondition(v1.ConditionTrue)},
+		Spec:       corev1.NodeSpec{Taints: []corev1.Taint{{Key: UninitializedTaint, Value: "true", Effect: corev1.TaintEffectNoSchedule}}},
+		Status: corev1.NodeStatus{
+			NodeInfo:   corev1.NodeSystemInfo{SystemUUID: systemUUID, KubeletVersion: "corev1.37.1"},
+			Addresses:  []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}},
+			Conditions: []corev1.NodeCondition{readyCondition(corev1.ConditionTrue)},
 		},
 	}
 	created, err := c.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
@@ -40,7 +40,7 @@ func RegisterNode(ctx context.Context, c kubernetes.Interface, name, systemUUID 
 
 // SetReady sets the Node's Ready condition, as kubelet (True) or the node lifecycle
 // controller after missed heartbeats (Unknown) would.
-func SetReady(ctx context.Context, c kubernetes.Interface, name string, status v1.ConditionStatus) error {
+func SetReady(ctx context.Context, c kubernetes.Interface, name string, status corev1.ConditionStatus) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n, err := c.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -49,7 +49,7 @@ func SetReady(ctx context.Context, c kubernetes.Interface, name string, status v
 		cond := readyCondition(status)
 		replaced := false
 		for i := range n.Status.Conditions {
-			if n.Status.Conditions[i].Type == v1.NodeReady {
+			if n.Status.Conditions[i].Type == corev1.NodeReady {
 				n.Status.Conditions[i] = cond
 				replaced = true
 			}
@@ -62,13 +62,13 @@ func SetReady(ctx context.Context, c kubernetes.Interface, name string, status v
 	})
 }
 
-func readyCondition(status v1.ConditionStatus) v1.NodeCondition {
+func readyCondition(status corev1.ConditionStatus) corev1.NodeCondition {
 	now := metav1.NewTime(time.Now())
-	return v1.NodeCondition{Type: v1.NodeReady, Status: status, Reason: "KubeletReady", LastHeartbeatTime: now, LastTransitionTime: now}
+	return corev1.NodeCondition{Type: corev1.NodeReady, Status: status, Reason: "KubeletReady", LastHeartbeatTime: now, LastTransitionTime: now}
 }
 
 // Initialized reports whether the cloud node controller has initialized the Node.
-func Initialized(n *v1.Node) bool {
+func Initialized(n *corev1.Node) bool {
 	if n.Spec.ProviderID == "" {
 		return false
 	}
@@ -81,7 +81,7 @@ func Initialized(n *v1.Node) bool {
 }
 
 // HasTaint reports whether the Node carries a taint with key.
-func HasTaint(n *v1.Node, key string) bool {
+func HasTaint(n *corev1.Node, key string) bool {
 	for _, t := range n.Spec.Taints {
 		if t.Key == key {
 			return true

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 )
 
 const systemNamespace = "vsphere-cloud-system"
@@ -28,7 +28,7 @@ func testPreflightJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(b, nil, nil)
+	obj, _, err := clientgoscheme.Codecs.UniversalDeserializer().Decode(b, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +91,11 @@ func testNoForbiddenInLogs(t *testing.T) {
 	}
 	checked := 0
 	for _, p := range pods.Items {
-		if p.Labels["app.kubernetes.io/part-of"] != "vsphere-cloud" || p.Status.Phase != v1.PodRunning {
+		if p.Labels["app.kubernetes.io/part-of"] != "vsphere-cloud" || p.Status.Phase != corev1.PodRunning {
 			continue
 		}
 		for _, c := range p.Spec.Containers {
-			b, err := w.kube.CoreV1().Pods(systemNamespace).GetLogs(p.Name, &v1.PodLogOptions{Container: c.Name}).DoRaw(ctx)
+			b, err := w.kube.CoreV1().Pods(systemNamespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name}).DoRaw(ctx)
 			if err != nil {
 				t.Errorf("logs of %s/%s: %v", p.Name, c.Name, err)
 				continue

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -32,25 +32,25 @@ var lbVIP netip.Addr
 // VIP and kube-proxy. The namespace stays for testVIPFailover.
 func testLoadBalancerFromHost(t *testing.T) {
 	ctx := context.Background()
-	if _, err := w.kube.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: lbNamespace}}, metav1.CreateOptions{}); err != nil {
+	if _, err := w.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: lbNamespace}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// One answering Pod on each worker, so the Service keeps an endpoint whichever node stops.
 	for _, node := range w.workers {
 		p := testPod("echo-"+node, node, `exec socat TCP-LISTEN:8080,fork,reuseaddr SYSTEM:'echo $(hostname)'`)
 		p.Labels = map[string]string{"app": "echo"}
-		p.Spec.RestartPolicy = v1.RestartPolicyAlways
+		p.Spec.RestartPolicy = corev1.RestartPolicyAlways
 		if _, err := w.kube.CoreV1().Pods(lbNamespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitPodPhase(t, lbNamespace, p.Name, v1.PodRunning, 2*time.Minute)
+		waitPodPhase(t, lbNamespace, p.Name, corev1.PodRunning, 2*time.Minute)
 	}
-	svc := &v1.Service{
+	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "echo"},
-		Spec: v1.ServiceSpec{
-			Type:     v1.ServiceTypeLoadBalancer,
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeLoadBalancer,
 			Selector: map[string]string{"app": "echo"},
-			Ports:    []v1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
+			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
 		},
 	}
 	if _, err := w.kube.CoreV1().Services(lbNamespace).Create(ctx, svc, metav1.CreateOptions{}); err != nil {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -175,7 +175,7 @@ func docker(args ...string) (string, error) {
 func testNamespace(t *testing.T, name string) string {
 	t.Helper()
 	ctx := context.Background()
-	_, err := w.kube.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	_, err := w.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,15 +184,15 @@ func testNamespace(t *testing.T, name string) string {
 }
 
 // testPod is a Pod of the test image pinned to a node.
-func testPod(name, node string, command string) *v1.Pod {
-	return &v1.Pod{
+func testPod(name, node string, command string) *corev1.Pod {
+	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
-		Spec: v1.PodSpec{
+		Spec: corev1.PodSpec{
 			NodeSelector:                  map[string]string{"kubernetes.io/hostname": node},
-			RestartPolicy:                 v1.RestartPolicyNever,
+			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: ptrInt64(1),
-			Containers: []v1.Container{{
-				Name: "main", Image: w.env["KIND_TEST_IMAGE"], ImagePullPolicy: v1.PullNever,
+			Containers: []corev1.Container{{
+				Name: "main", Image: w.env["KIND_TEST_IMAGE"], ImagePullPolicy: corev1.PullNever,
 				Command: []string{"sh", "-c", command},
 			}},
 		},
@@ -203,19 +203,19 @@ func ptrInt64(v int64) *int64 { return &v }
 
 // podLogs returns a Pod's log.
 func podLogs(ctx context.Context, ns, name string) (string, error) {
-	b, err := w.kube.CoreV1().Pods(ns).GetLogs(name, &v1.PodLogOptions{}).DoRaw(ctx)
+	b, err := w.kube.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
 	return string(b), err
 }
 
 // waitPodPhase waits for a Pod to reach phase, failing early (with its log) if it fails.
-func waitPodPhase(t *testing.T, ns, name string, phase v1.PodPhase, timeout time.Duration) {
+func waitPodPhase(t *testing.T, ns, name string, phase corev1.PodPhase, timeout time.Duration) {
 	t.Helper()
 	waitFor(t, timeout, fmt.Sprintf("Pod %s/%s %s", ns, name, phase), func(ctx context.Context) (bool, string) {
 		p, err := w.kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		if p.Status.Phase == v1.PodFailed && phase != v1.PodFailed {
+		if p.Status.Phase == corev1.PodFailed && phase != corev1.PodFailed {
 			logs, _ := podLogs(ctx, ns, name)
 			t.Fatalf("Pod %s/%s failed: %s; log: %s", ns, name, p.Status.Message, logs)
 		}
@@ -224,11 +224,11 @@ func waitPodPhase(t *testing.T, ns, name string, phase v1.PodPhase, timeout time
 }
 
 // describePod is a Pod's phase, conditions and the namespace's recent warning events.
-func describePod(ctx context.Context, p *v1.Pod) string {
+func describePod(ctx context.Context, p *corev1.Pod) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "phase %s", p.Status.Phase)
 	for _, c := range p.Status.Conditions {
-		if c.Status != v1.ConditionTrue {
+		if c.Status != corev1.ConditionTrue {
 			fmt.Fprintf(&b, "; %s=%s %s %s", c.Type, c.Status, c.Reason, c.Message)
 		}
 	}

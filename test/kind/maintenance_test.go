@@ -7,7 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
-	"github.com/vsphere-cloud/provider/pkg/placement/agent"
 )
 
 // testHostMaintenanceDrains: the ESXi host of the first worker's VM enters maintenance in the
@@ -29,13 +28,13 @@ func testHostMaintenanceDrains(t *testing.T) {
 	node := w.workers[0]
 	labels := map[string]string{"app": "pinned"}
 	pod := testPod("pinned", node, "sleep 100000")
-	pod.Spec.RestartPolicy = v1.RestartPolicyAlways
+	pod.Spec.RestartPolicy = corev1.RestartPolicyAlways
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "pinned"},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(int32(2)),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: v1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod.Spec},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod.Spec},
 		},
 	}
 	if _, err := w.kube.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{}); err != nil {
@@ -72,7 +71,7 @@ func testHostMaintenanceDrains(t *testing.T) {
 	}
 	took := waitFor(t, time.Minute, node+" tainted for host maintenance", func(ctx context.Context) (bool, string) {
 		n, err := w.kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-		return err == nil && hasTaint(n, agent.TaintHostMaintenance), fmt.Sprintf("taints %v", n.Spec.Taints)
+		return err == nil && hasTaint(n, v1alpha1.TaintHostMaintenance), fmt.Sprintf("taints %v", n.Spec.Taints)
 	})
 	t.Logf("%s (host %s) tainted %s after maintenance began", node, host, took.Round(100*time.Millisecond))
 	waitFor(t, time.Minute, "one replica evicted", func(ctx context.Context) (bool, string) {
@@ -95,7 +94,7 @@ func testHostMaintenanceDrains(t *testing.T) {
 			return false, err.Error()
 		}
 		now := runningPods(t, ns)
-		return !hasTaint(n, agent.TaintHostMaintenance) && len(now) == 2, fmt.Sprintf("taints %v, running %v", n.Spec.Taints, now)
+		return !hasTaint(n, v1alpha1.TaintHostMaintenance) && len(now) == 2, fmt.Sprintf("taints %v, running %v", n.Spec.Taints, now)
 	})
 }
 
@@ -108,7 +107,7 @@ func runningPods(t *testing.T, ns string) []string {
 	}
 	var out []string
 	for _, p := range pods.Items {
-		if p.Status.Phase == v1.PodRunning && p.DeletionTimestamp == nil {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
 			out = append(out, p.Name)
 		}
 	}

@@ -7,12 +7,11 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
-	"github.com/vsphere-cloud/provider/pkg/placement/agent"
 )
 
 // testNodesInitialized: the Nodes kubelet registered (with --cloud-provider=external, so
@@ -43,29 +42,29 @@ func testNodesInitialized(t *testing.T) {
 }
 
 // nodeInitialized says what is missing on an initialized Node and its NodeVM ("" when nothing).
-func nodeInitialized(n *v1.Node, nvm *v1alpha1.NodeVM, ip string) string {
+func nodeInitialized(n *corev1.Node, nvm *v1alpha1.NodeVM, ip string) string {
 	uuid := strings.ToLower(n.Status.NodeInfo.SystemUUID)
 	switch {
 	case n.Spec.ProviderID != "vsphere://"+uuid:
 		return fmt.Sprintf("providerID %q, want vsphere://%s", n.Spec.ProviderID, uuid)
 	case hasTaint(n, "node.cloudprovider.kubernetes.io/uninitialized"):
 		return "the uninitialized taint is still there"
-	case n.Labels[v1.LabelTopologyZone] != "zone-a" || n.Labels[v1.LabelTopologyRegion] != "region-1":
-		return fmt.Sprintf("zone %q region %q, want zone-a region-1", n.Labels[v1.LabelTopologyZone], n.Labels[v1.LabelTopologyRegion])
-	case !hasAddress(n, v1.NodeInternalIP, ip):
+	case n.Labels[corev1.LabelTopologyZone] != "zone-a" || n.Labels[corev1.LabelTopologyRegion] != "region-1":
+		return fmt.Sprintf("zone %q region %q, want zone-a region-1", n.Labels[corev1.LabelTopologyZone], n.Labels[corev1.LabelTopologyRegion])
+	case !hasAddress(n, corev1.NodeInternalIP, ip):
 		return fmt.Sprintf("addresses %v lack InternalIP %s", n.Status.Addresses, ip)
-	case !hasAddress(n, v1.NodeHostName, n.Name):
+	case !hasAddress(n, corev1.NodeHostName, n.Name):
 		return fmt.Sprintf("addresses %v lack Hostname %s", n.Status.Addresses, n.Name)
 	case nvm.Status.VMName != n.Name || nvm.Status.Host.Name == "" || nvm.Status.Zone != "zone-a":
 		return fmt.Sprintf("NodeVM status: vm %q host %q zone %q", nvm.Status.VMName, nvm.Status.Host.Name, nvm.Status.Zone)
-	case n.Labels[agent.LabelHost] != nvm.Status.Host.Name || n.Labels[agent.LabelCluster] == "" || n.Labels[agent.LabelDatacenter] != "DC0":
+	case n.Labels[v1alpha1.LabelNodeHost] != nvm.Status.Host.Name || n.Labels[v1alpha1.LabelNodeCluster] == "" || n.Labels[v1alpha1.LabelNodeDatacenter] != "DC0":
 		return fmt.Sprintf("placement labels host %q cluster %q datacenter %q, want host %q",
-			n.Labels[agent.LabelHost], n.Labels[agent.LabelCluster], n.Labels[agent.LabelDatacenter], nvm.Status.Host.Name)
+			n.Labels[v1alpha1.LabelNodeHost], n.Labels[v1alpha1.LabelNodeCluster], n.Labels[v1alpha1.LabelNodeDatacenter], nvm.Status.Host.Name)
 	}
 	return ""
 }
 
-func hasTaint(n *v1.Node, key string) bool {
+func hasTaint(n *corev1.Node, key string) bool {
 	for _, t := range n.Spec.Taints {
 		if t.Key == key {
 			return true
@@ -74,7 +73,7 @@ func hasTaint(n *v1.Node, key string) bool {
 	return false
 }
 
-func hasAddress(n *v1.Node, typ v1.NodeAddressType, addr string) bool {
+func hasAddress(n *corev1.Node, typ corev1.NodeAddressType, addr string) bool {
 	for _, a := range n.Status.Addresses {
 		if a.Type == typ && a.Address == addr {
 			return true

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,12 +22,12 @@ import (
 func testVolumeMovesBetweenWorkers(t *testing.T) {
 	ctx := context.Background()
 	ns := testNamespace(t, "kind-volume")
-	pvc := &v1.PersistentVolumeClaim{
+	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "data"},
-		Spec: v1.PersistentVolumeClaimSpec{
-			AccessModes:      []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			StorageClassName: ptr.To("vsphere-disk"),
-			Resources:        v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")}},
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
 		},
 	}
 	if _, err := w.kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
@@ -38,9 +38,9 @@ func testVolumeMovesBetweenWorkers(t *testing.T) {
 	if _, err := w.kube.CoreV1().Pods(ns).Create(ctx, writer, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitPodPhase(t, ns, "writer", v1.PodSucceeded, 4*time.Minute)
+	waitPodPhase(t, ns, "writer", corev1.PodSucceeded, 4*time.Minute)
 	got, err := w.kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "data", metav1.GetOptions{})
-	if err != nil || got.Status.Phase != v1.ClaimBound {
+	if err != nil || got.Status.Phase != corev1.ClaimBound {
 		t.Fatalf("claim after the writer ran: %v %v", got.Status.Phase, err)
 	}
 	pv := got.Spec.VolumeName
@@ -70,7 +70,7 @@ func testVolumeMovesBetweenWorkers(t *testing.T) {
 	if _, err := w.kube.CoreV1().Pods(ns).Create(ctx, reader, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitPodPhase(t, ns, "reader", v1.PodSucceeded, 4*time.Minute)
+	waitPodPhase(t, ns, "reader", corev1.PodSucceeded, 4*time.Minute)
 	logs, err := podLogs(ctx, ns, "reader")
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +81,10 @@ func testVolumeMovesBetweenWorkers(t *testing.T) {
 }
 
 // withVolume mounts the claim at /data in the Pod's container.
-func withVolume(p *v1.Pod, claim string) *v1.Pod {
-	p.Spec.Volumes = append(p.Spec.Volumes, v1.Volume{Name: "data", VolumeSource: v1.VolumeSource{
-		PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+func withVolume(p *corev1.Pod, claim string) *corev1.Pod {
+	p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
 	}})
-	p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, v1.VolumeMount{Name: "data", MountPath: "/data"})
+	p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "data", MountPath: "/data"})
 	return p
 }

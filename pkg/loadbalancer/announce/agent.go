@@ -7,7 +7,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -16,10 +16,6 @@ import (
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
-
-// MaintenanceTaint is the taint vsphere-node puts on Nodes whose host is (entering)
-// maintenance; a tainted node hands its VIPs over.
-const MaintenanceTaint = "node.vsphere-cloud.io/host-maintenance"
 
 // Config configures an Agent.
 type Config struct {
@@ -124,7 +120,7 @@ func (a *Agent) Run(ctx context.Context) error {
 type want struct {
 	pool     loadbalancer.Pool
 	spec     *v1alpha1.VIPPool
-	services []*v1.Service
+	services []*corev1.Service
 }
 
 func (a *Agent) step(ctx context.Context) {
@@ -260,14 +256,14 @@ func (a *Agent) wanted(ctx context.Context) (map[netip.Addr]want, []v1alpha1.VIP
 	for i := range pools.Items {
 		specs[pools.Items[i].Name] = &pools.Items[i]
 	}
-	var svcs v1.ServiceList
+	var svcs corev1.ServiceList
 	if err := a.cfg.Client.List(ctx, &svcs); err != nil {
 		return nil, nil, err
 	}
 	out := map[netip.Addr]want{}
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]
-		if svc.Spec.Type != v1.ServiceTypeLoadBalancer || svc.DeletionTimestamp != nil {
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || svc.DeletionTimestamp != nil {
 			continue
 		}
 		for _, ip := range loadbalancer.IngressIPs(svc) {

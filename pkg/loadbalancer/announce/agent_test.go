@@ -8,7 +8,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -89,17 +89,17 @@ const ns = "vsphere-cloud-system"
 
 var vip = netip.MustParseAddr("10.0.0.1")
 
-func node(name string) *v1.Node {
-	return &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.NodeStatus{Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}}}
+func node(name string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
 }
 
-func world(t *testing.T, svc *v1.Service, objs ...client.Object) client.Client {
+func world(t *testing.T, svc *corev1.Service, objs ...client.Object) client.Client {
 	t.Helper()
 	return worldWithPool(t, func(*v1alpha1.VIPPool) {}, svc, objs...)
 }
 
 // worldWithPool is world with the VIPPool changed by edit.
-func worldWithPool(t *testing.T, edit func(*v1alpha1.VIPPool), svc *v1.Service, objs ...client.Object) client.Client {
+func worldWithPool(t *testing.T, edit func(*v1alpha1.VIPPool), svc *corev1.Service, objs ...client.Object) client.Client {
 	t.Helper()
 	s := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(s)
@@ -109,11 +109,11 @@ func worldWithPool(t *testing.T, edit func(*v1alpha1.VIPPool), svc *v1.Service, 
 	return fake.NewClientBuilder().WithScheme(s).WithObjects(append(objs, pool, svc, node("a"), node("b"))...).Build()
 }
 
-func lbService(policy v1.ServiceExternalTrafficPolicy) *v1.Service {
-	return &v1.Service{
+func lbService(policy corev1.ServiceExternalTrafficPolicy) *corev1.Service {
+	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
-		Spec:       v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: policy},
-		Status:     v1.ServiceStatus{LoadBalancer: v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{IP: vip.String()}}}},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: policy},
+		Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: vip.String()}}}},
 	}
 }
 
@@ -146,7 +146,7 @@ func holder(t *testing.T, c client.Client) string {
 }
 
 func TestElectionHandoverAndFailover(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 	a, b := newAgent(c, "a"), newAgent(c, "b")
 	a.step(0)
 	b.step(0)
@@ -155,9 +155,9 @@ func TestElectionHandoverAndFailover(t *testing.T) {
 	}
 
 	// a's host goes into maintenance: a hands over, b takes over at once.
-	var n v1.Node
+	var n corev1.Node
 	_ = c.Get(context.Background(), client.ObjectKey{Name: "a"}, &n)
-	n.Spec.Taints = append(n.Spec.Taints, v1.Taint{Key: MaintenanceTaint, Effect: v1.TaintEffectNoSchedule})
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: v1alpha1.TaintHostMaintenance, Effect: corev1.TaintEffectNoSchedule})
 	if err := c.Update(context.Background(), &n); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestLocalPolicyNeedsALocalEndpoint(t *testing.T) {
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.1.0.5"}, NodeName: ptr.To("b"), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
 	}
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyLocal), slice)
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyLocal), slice)
 	a, b := newAgent(c, "a"), newAgent(c, "b")
 	a.step(0)
 	if holder(t, c) != "" || a.dp.has(vip) {
@@ -209,7 +209,7 @@ func TestLocalPolicyNeedsALocalEndpoint(t *testing.T) {
 }
 
 func TestStaleAddressRemovedAfterRestartAndLeasesLeftOnRelease(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 	a := newAgent(c, "a")
 	a.step(0)
 	// A new agent on another node that still carries the address from a killed run.
@@ -233,7 +233,7 @@ func TestLeadersSpreadOverHosts(t *testing.T) {
 	nvm := func(name, host string) *v1alpha1.NodeVM {
 		return &v1alpha1.NodeVM{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1alpha1.NodeVMStatus{Host: v1alpha1.HostState{Name: host}}}
 	}
-	first := lbService(v1.ServiceExternalTrafficPolicyCluster)
+	first := lbService(corev1.ServiceExternalTrafficPolicyCluster)
 	c := world(t, first, nvm("a", "esx-1"), nvm("b", "esx-1"), nvm("c", "esx-2"), node("c"))
 	a, b, cc := newAgent(c, "a"), newAgent(c, "b"), newAgent(c, "c")
 	a.step(0)
@@ -241,7 +241,7 @@ func TestLeadersSpreadOverHosts(t *testing.T) {
 		t.Fatalf("holder %q", holder(t, c))
 	}
 	second := netip.MustParseAddr("10.0.0.2")
-	svc := lbService(v1.ServiceExternalTrafficPolicyCluster)
+	svc := lbService(corev1.ServiceExternalTrafficPolicyCluster)
 	svc.Name, svc.Status.LoadBalancer.Ingress[0].IP = "api", second.String()
 	if err := c.Create(context.Background(), svc); err != nil {
 		t.Fatal(err)

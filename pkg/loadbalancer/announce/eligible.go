@@ -5,7 +5,7 @@ import (
 	"net"
 	"strings"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -22,7 +22,7 @@ const LabelControlPlane = "node-role.kubernetes.io/control-plane"
 
 // selfState is this node as the agent sees it in one round.
 type selfState struct {
-	node *v1.Node
+	node *corev1.Node
 	nvm  *v1alpha1.NodeVM
 	// why is not empty when the node announces nothing.
 	why string
@@ -35,7 +35,7 @@ func (s selfState) host() string { return hostOf(s.nvm) }
 // maintenance, host not entering or in maintenance.
 func (a *Agent) self(ctx context.Context) selfState {
 	var s selfState
-	var node v1.Node
+	var node corev1.Node
 	if err := a.cfg.Client.Get(ctx, client.ObjectKey{Name: a.cfg.NodeName}, &node); err != nil {
 		s.why = "own Node not readable"
 		return s
@@ -49,11 +49,11 @@ func (a *Agent) self(ctx context.Context) selfState {
 	return s
 }
 
-func nodeIneligible(node *v1.Node, nvm *v1alpha1.NodeVM) string {
+func nodeIneligible(node *corev1.Node, nvm *v1alpha1.NodeVM) string {
 	ready := false
 	for _, c := range node.Status.Conditions {
-		if c.Type == v1.NodeReady {
-			ready = c.Status == v1.ConditionTrue
+		if c.Type == corev1.NodeReady {
+			ready = c.Status == corev1.ConditionTrue
 		}
 	}
 	switch {
@@ -62,11 +62,11 @@ func nodeIneligible(node *v1.Node, nvm *v1alpha1.NodeVM) string {
 	case node.DeletionTimestamp != nil:
 		return "node being deleted"
 	}
-	if _, ok := node.Labels[v1.LabelNodeExcludeBalancers]; ok {
-		return "node labelled " + v1.LabelNodeExcludeBalancers
+	if _, ok := node.Labels[corev1.LabelNodeExcludeBalancers]; ok {
+		return "node labelled " + corev1.LabelNodeExcludeBalancers
 	}
 	for _, t := range node.Spec.Taints {
-		if t.Key == MaintenanceTaint {
+		if t.Key == v1alpha1.TaintHostMaintenance {
 			return "ESXi host entering or in maintenance (taint)"
 		}
 	}
@@ -79,7 +79,7 @@ func nodeIneligible(node *v1.Node, nvm *v1alpha1.NodeVM) string {
 // poolIneligible says why this node may not announce the pool's addresses ("" when it
 // may): control-plane nodes only when the pool allows it, and only nodes that match the
 // pool's node selector.
-func poolIneligible(node *v1.Node, pool *v1alpha1.VIPPool) string {
+func poolIneligible(node *corev1.Node, pool *v1alpha1.VIPPool) string {
 	if pool == nil {
 		return ""
 	}
@@ -162,9 +162,9 @@ func (a *Agent) interfaceFor(network string, nvm *v1alpha1.NodeVM) string {
 
 // endpointsOK: for externalTrafficPolicy Local, some Service on the address has a ready
 // endpoint on this node; otherwise any node will do.
-func (a *Agent) endpointsOK(ctx context.Context, svcs []*v1.Service) bool {
+func (a *Agent) endpointsOK(ctx context.Context, svcs []*corev1.Service) bool {
 	for _, svc := range svcs {
-		if svc.Spec.ExternalTrafficPolicy != v1.ServiceExternalTrafficPolicyLocal {
+		if svc.Spec.ExternalTrafficPolicy != corev1.ServiceExternalTrafficPolicyLocal {
 			return true
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -15,7 +15,7 @@ import (
 
 func labelNode(t *testing.T, c client.Client, name string, labels map[string]string) {
 	t.Helper()
-	var n v1.Node
+	var n corev1.Node
 	if err := c.Get(context.Background(), client.ObjectKey{Name: name}, &n); err != nil {
 		t.Fatal(err)
 	}
@@ -35,8 +35,8 @@ func TestEligibilityByLabelsAndPool(t *testing.T) {
 		announce bool
 	}{
 		{name: "a plain worker", announce: true},
-		{name: "excluded from load balancers", labels: map[string]string{v1.LabelNodeExcludeBalancers: ""}},
-		{name: "excluded even when the selector matches", labels: map[string]string{v1.LabelNodeExcludeBalancers: "true", "vip": "yes"},
+		{name: "excluded from load balancers", labels: map[string]string{corev1.LabelNodeExcludeBalancers: ""}},
+		{name: "excluded even when the selector matches", labels: map[string]string{corev1.LabelNodeExcludeBalancers: "true", "vip": "yes"},
 			pool: func(p *v1alpha1.VIPPool) {
 				p.Spec.NodeSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"vip": "yes"}}
 			}},
@@ -61,7 +61,7 @@ func TestEligibilityByLabelsAndPool(t *testing.T) {
 			if edit == nil {
 				edit = func(*v1alpha1.VIPPool) {}
 			}
-			c := worldWithPool(t, edit, lbService(v1.ServiceExternalTrafficPolicyCluster))
+			c := worldWithPool(t, edit, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 			labelNode(t, c, "a", tc.labels)
 			a := newAgent(c, "a")
 			a.step(0)
@@ -77,13 +77,13 @@ func TestEligibilityByLabelsAndPool(t *testing.T) {
 
 // A leader that gets the exclude label hands its VIP over at once.
 func TestLeaderExcludedHandsOver(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 	a, b := newAgent(c, "a"), newAgent(c, "b")
 	a.step(0)
 	if !a.dp.has(vip) {
 		t.Fatal("a did not announce")
 	}
-	labelNode(t, c, "a", map[string]string{v1.LabelNodeExcludeBalancers: ""})
+	labelNode(t, c, "a", map[string]string{corev1.LabelNodeExcludeBalancers: ""})
 	a.step(100 * time.Millisecond)
 	b.step(100 * time.Millisecond)
 	if a.dp.has(vip) || !b.dp.has(vip) || holder(t, c) != "b" {
@@ -107,7 +107,7 @@ func TestNICsWithoutADeviceAreNotCandidates(t *testing.T) {
 		}
 	}
 	nvm := &v1alpha1.NodeVM{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Status: v1alpha1.NodeVMStatus{NICs: nics}}
-	c := worldWithPool(t, func(p *v1alpha1.VIPPool) { p.Spec.Network = "" }, lbService(v1.ServiceExternalTrafficPolicyCluster), nvm)
+	c := worldWithPool(t, func(p *v1alpha1.VIPPool) { p.Spec.Network = "" }, lbService(corev1.ServiceExternalTrafficPolicyCluster), nvm)
 	a := newAgent(c, "a")
 	a.Agent.cfg.Interface = "" // find the interface from the NodeVM
 	a.step(0)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -111,7 +111,7 @@ func waitFor(d time.Duration, ok func() bool) bool {
 // up: it must remove the address before its Lease expires, so that at no moment do two
 // nodes carry the VIP, and the other node takes over.
 func TestFencingWhenTheLeadersAPITrafficStalls(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 	hole := newBlackHole(t, c)
 	a := runAgent(t, hole, "a")
 	t.Cleanup(func() { close(hole.end) }) // runs before the agents stop
@@ -151,7 +151,7 @@ func TestFencingWhenTheLeadersAPITrafficStalls(t *testing.T) {
 // When listing Services or pools fails, a held VIP is not renewed, so its address must
 // go by the same deadline, not stay on the interface forever.
 func TestFencingWhenListingFails(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 	hole := newBlackHole(t, c)
 	a := runAgent(t, hole, "a")
 	t.Cleanup(func() { close(hole.end) })

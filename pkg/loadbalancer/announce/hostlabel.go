@@ -12,9 +12,8 @@ import (
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
-// HostLabel on a VIP Lease names the ESXi host of the node that holds it, so that
-// candidates can spread leaders over hosts without reading other nodes' NodeVMs.
-const HostLabel = "vsphere-cloud.io/esxi-host"
+// HostLabel on a VIP Lease names the ESXi host of the node that holds it.
+const HostLabel = v1alpha1.LabelLeaseESXiHost
 
 // HostLabelValue is the ESXi host's name as a label value: the name itself when it is
 // a valid label value, otherwise "h-" and the hex SHA-224 of the name (58 characters).

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,7 +41,7 @@ func TestHostNamesThatAreNotLabelValues(t *testing.T) {
 		"-esx-",
 	} {
 		t.Run(host, func(t *testing.T) {
-			c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster), nodeVM("a", host))
+			c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster), nodeVM("a", host))
 			a := newAgent(c, "a")
 			a.step(0)
 			if holder(t, c) != "a" || !a.dp.has(vip) {
@@ -61,7 +61,7 @@ func TestHostNamesThatAreNotLabelValues(t *testing.T) {
 // After the leader's VM moves to another ESXi host (vMotion), the leader announces the
 // VIP again and the Lease names the new host.
 func TestReannounceAfterTheVMMoves(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster), nodeVM("a", "esx-1"))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster), nodeVM("a", "esx-1"))
 	a := newAgent(c, "a")
 	a.step(0)
 	for range 25 { // past the first announcements

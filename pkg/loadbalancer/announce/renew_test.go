@@ -10,7 +10,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -109,17 +109,17 @@ func TestManyVIPsAreRenewedInTime(t *testing.T) {
 	var objs []client.Object
 	for i := range n {
 		ip := netip.AddrFrom4([4]byte{10, 0, byte(1 + i/250), byte(1 + i%250)})
-		objs = append(objs, &v1.Service{
+		objs = append(objs, &corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("svc-%d", i), Namespace: "default"},
-			Spec:       v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: v1.ServiceExternalTrafficPolicyCluster},
-			Status:     v1.ServiceStatus{LoadBalancer: v1.LoadBalancerStatus{Ingress: []v1.LoadBalancerIngress{{IP: ip.String()}}}},
+			Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyCluster},
+			Status:     corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: ip.String()}}}},
 		})
 	}
-	c := worldWithPool(t, func(p *v1alpha1.VIPPool) { p.Spec.Addresses = []string{"10.0.0.0/16"} }, lbService(v1.ServiceExternalTrafficPolicyCluster), objs...)
+	c := worldWithPool(t, func(p *v1alpha1.VIPPool) { p.Spec.Addresses = []string{"10.0.0.0/16"} }, lbService(corev1.ServiceExternalTrafficPolicyCluster), objs...)
 	a := runAgent(t, &slowLeases{Client: c, delay: 10 * time.Millisecond, byKey: map[client.ObjectKey]*coordinationv1.Lease{}}, "a")
 	all := func() bool {
 		for _, o := range objs {
-			if !a.has(netip.MustParseAddr(o.(*v1.Service).Status.LoadBalancer.Ingress[0].IP)) {
+			if !a.has(netip.MustParseAddr(o.(*corev1.Service).Status.LoadBalancer.Ingress[0].IP)) {
 				return false
 			}
 		}
@@ -128,7 +128,7 @@ func TestManyVIPsAreRenewedInTime(t *testing.T) {
 	if !waitFor(20*time.Second, all) {
 		held := 0
 		for _, o := range objs {
-			if a.has(netip.MustParseAddr(o.(*v1.Service).Status.LoadBalancer.Ingress[0].IP)) {
+			if a.has(netip.MustParseAddr(o.(*corev1.Service).Status.LoadBalancer.Ingress[0].IP)) {
 				held++
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // A killed agent leaves its addresses behind. At start, every single address of a VIP
@@ -12,7 +12,7 @@ import (
 // Service has any more (a later allocation of it would be answered by two nodes);
 // addresses outside the pools and prefixes that are not single addresses stay.
 func TestStaleAddressesRemovedAtStart(t *testing.T) {
-	c := world(t, lbService(v1.ServiceExternalTrafficPolicyCluster))
+	c := world(t, lbService(corev1.ServiceExternalTrafficPolicyCluster))
 	a := newAgent(c, "a")
 	a.step(0)
 	b := newAgent(c, "b")

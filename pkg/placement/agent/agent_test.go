@@ -7,7 +7,7 @@ import (
 
 	"github.com/vsphere-cloud/provider/pkg/biosuuid"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
@@ -60,7 +60,7 @@ func nodeVM(host, cluster, tools string, hostReady metav1.ConditionStatus, reaso
 	}}
 }
 
-func condition(d Desired, typ v1.NodeConditionType) *v1.NodeCondition {
+func condition(d Desired, typ corev1.NodeConditionType) *corev1.NodeCondition {
 	for i := range d.Conditions {
 		if d.Conditions[i].Type == typ {
 			return &d.Conditions[i]
@@ -81,10 +81,10 @@ func TestCompute(t *testing.T) {
 	}{
 		{name: "healthy", nvm: nodeVM("esx-1.example.com", "prod/cl 1", "guestToolsRunning", metav1.ConditionTrue, v1alpha1.ReasonConnected), facts: ok,
 			hostLabel: "esx-1.example.com", check: func(t *testing.T, d Desired) {
-				if d.Labels[LabelCluster] != "prod_cl_1" {
-					t.Errorf("cluster label %q not sanitized", d.Labels[LabelCluster])
+				if d.Labels[v1alpha1.LabelNodeCluster] != "prod_cl_1" {
+					t.Errorf("cluster label %q not sanitized", d.Labels[v1alpha1.LabelNodeCluster])
 				}
-				if c := condition(d, ConditionToolsReady); c == nil || c.Status != v1.ConditionTrue {
+				if c := condition(d, v1alpha1.NodeConditionToolsReady); c == nil || c.Status != corev1.ConditionTrue {
 					t.Errorf("tools condition %+v", c)
 				}
 			}},
@@ -93,13 +93,13 @@ func TestCompute(t *testing.T) {
 		{name: "quarantine does not taint", nvm: nodeVM("h", "c", "guestToolsRunning", metav1.ConditionFalse, v1alpha1.ReasonQuarantine), facts: ok, hostLabel: "h"},
 		{name: "tools not running", nvm: nodeVM("h", "c", "guestToolsNotRunning", metav1.ConditionTrue, v1alpha1.ReasonConnected), facts: ok, hostLabel: "h",
 			check: func(t *testing.T, d Desired) {
-				if c := condition(d, ConditionToolsReady); c == nil || c.Status != v1.ConditionFalse || c.Reason != "ToolsNotRunning" {
+				if c := condition(d, v1alpha1.NodeConditionToolsReady); c == nil || c.Status != corev1.ConditionFalse || c.Reason != "ToolsNotRunning" {
 					t.Errorf("tools condition %+v", c)
 				}
 			}},
 		{name: "no disk UUIDs", nvm: nodeVM("h", "c", "guestToolsRunning", metav1.ConditionTrue, v1alpha1.ReasonConnected),
 			facts: Facts{Identity: ok.Identity, CheckDisks: true}, hostLabel: "h", check: func(t *testing.T, d Desired) {
-				if c := condition(d, ConditionDiskUUIDEnabled); c == nil || c.Status != v1.ConditionFalse {
+				if c := condition(d, v1alpha1.NodeConditionDiskUUIDEnabled); c == nil || c.Status != corev1.ConditionFalse {
 					t.Errorf("disk condition %+v", c)
 				}
 			}},
@@ -107,8 +107,8 @@ func TestCompute(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Compute(tc.nvm, tc.facts)
-			if d.Taint != tc.taint || d.Labels[LabelHost] != tc.hostLabel {
-				t.Errorf("taint %v host label %q; want %v %q", d.Taint, d.Labels[LabelHost], tc.taint, tc.hostLabel)
+			if d.Taint != tc.taint || d.Labels[v1alpha1.LabelNodeHost] != tc.hostLabel {
+				t.Errorf("taint %v host label %q; want %v %q", d.Taint, d.Labels[v1alpha1.LabelNodeHost], tc.taint, tc.hostLabel)
 			}
 			if tc.check != nil {
 				tc.check(t, d)

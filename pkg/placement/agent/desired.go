@@ -4,25 +4,10 @@ import (
 	"regexp"
 	"strings"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
-)
-
-// Labels, taint and condition types written on the Node.
-const (
-	LabelHost       = "node.vsphere-cloud.io/host"
-	LabelCluster    = "node.vsphere-cloud.io/cluster"
-	LabelDatacenter = "node.vsphere-cloud.io/datacenter"
-	// TaintHostMaintenance keeps new Pods off a Node whose ESXi host is entering or in
-	// maintenance mode, or disconnected.
-	TaintHostMaintenance = "node.vsphere-cloud.io/host-maintenance"
-
-	ConditionHostReady        v1.NodeConditionType = "VSphereHostReady"
-	ConditionToolsReady       v1.NodeConditionType = "VMwareToolsReady"
-	ConditionDiskUUIDEnabled  v1.NodeConditionType = "DiskUUIDEnabled"
-	ConditionIdentityVerified v1.NodeConditionType = "IdentityVerified"
 )
 
 // Facts is what the guest checks found.
@@ -38,7 +23,7 @@ type Facts struct {
 type Desired struct {
 	Labels     map[string]string // value "" means remove
 	Taint      bool
-	Conditions []v1.NodeCondition
+	Conditions []corev1.NodeCondition
 }
 
 var labelValueRE = regexp.MustCompile(`[^A-Za-z0-9._-]`)
@@ -56,52 +41,52 @@ func labelValue(s string) string {
 // Compute derives labels, taint and conditions from the NodeVM (nil when cloud-controller
 // has not written one yet) and the guest facts.
 func Compute(nvm *v1alpha1.NodeVM, f Facts) Desired {
-	d := Desired{Labels: map[string]string{LabelHost: "", LabelCluster: "", LabelDatacenter: ""}}
-	cond := func(t v1.NodeConditionType, ok bool, reason, msg string) {
-		s := v1.ConditionFalse
+	d := Desired{Labels: map[string]string{v1alpha1.LabelNodeHost: "", v1alpha1.LabelNodeCluster: "", v1alpha1.LabelNodeDatacenter: ""}}
+	cond := func(t corev1.NodeConditionType, ok bool, reason, msg string) {
+		s := corev1.ConditionFalse
 		if ok {
-			s = v1.ConditionTrue
+			s = corev1.ConditionTrue
 		}
-		d.Conditions = append(d.Conditions, v1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg})
+		d.Conditions = append(d.Conditions, corev1.NodeCondition{Type: t, Status: s, Reason: reason, Message: msg})
 	}
-	cond(ConditionIdentityVerified, f.Identity.OK, f.Identity.Reason, f.Identity.Message)
+	cond(v1alpha1.NodeConditionIdentityVerified, f.Identity.OK, f.Identity.Reason, f.Identity.Message)
 	if f.CheckDisks {
 		if f.DiskUUIDs {
-			cond(ConditionDiskUUIDEnabled, true, "DiskUUIDsVisible", "disks show their UUIDs under /dev/disk/by-id")
+			cond(v1alpha1.NodeConditionDiskUUIDEnabled, true, "DiskUUIDsVisible", "disks show their UUIDs under /dev/disk/by-id")
 		} else {
-			cond(ConditionDiskUUIDEnabled, false, "DiskUUIDsNotVisible",
+			cond(v1alpha1.NodeConditionDiskUUIDEnabled, false, "DiskUUIDsNotVisible",
 				"no disk shows a VMware UUID under /dev/disk/by-id: power the VM off, set disk.EnableUUID=TRUE in its advanced settings, power it on; persistent volumes cannot be found without it")
 		}
 	}
 	if nvm == nil {
 		if f.CheckProcList {
-			cond(ConditionToolsReady, f.ToolsProcess, map[bool]string{true: "ToolsProcessRunning", false: "ToolsProcessNotFound"}[f.ToolsProcess],
+			cond(v1alpha1.NodeConditionToolsReady, f.ToolsProcess, map[bool]string{true: "ToolsProcessRunning", false: "ToolsProcessNotFound"}[f.ToolsProcess],
 				"vmtoolsd process check in the guest; vCenter's view is not available yet")
 		}
 		return d
 	}
 	st := nvm.Status
-	d.Labels[LabelHost] = labelValue(st.Host.Name)
-	d.Labels[LabelCluster] = labelValue(st.Cluster)
-	d.Labels[LabelDatacenter] = labelValue(st.Datacenter)
+	d.Labels[v1alpha1.LabelNodeHost] = labelValue(st.Host.Name)
+	d.Labels[v1alpha1.LabelNodeCluster] = labelValue(st.Cluster)
+	d.Labels[v1alpha1.LabelNodeDatacenter] = labelValue(st.Datacenter)
 
 	switch st.ToolsRunningStatus {
 	case "guestToolsRunning":
-		cond(ConditionToolsReady, true, "ToolsRunning", "VMware Tools is running")
+		cond(v1alpha1.NodeConditionToolsReady, true, "ToolsRunning", "VMware Tools is running")
 	case "":
-		cond(ConditionToolsReady, false, "ToolsStatusUnknown", "vCenter reports no VMware Tools status; install open-vm-tools")
+		cond(v1alpha1.NodeConditionToolsReady, false, "ToolsStatusUnknown", "vCenter reports no VMware Tools status; install open-vm-tools")
 	default:
-		cond(ConditionToolsReady, false, "ToolsNotRunning",
+		cond(v1alpha1.NodeConditionToolsReady, false, "ToolsNotRunning",
 			"vCenter reports VMware Tools as "+st.ToolsRunningStatus+": install or start open-vm-tools (systemctl enable --now open-vm-tools); without it node addresses cannot be discovered")
 	}
 	hc := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionHostReady)
 	switch {
 	case hc == nil:
-		cond(ConditionHostReady, false, "HostUnknown", "cloud-controller has not reported the ESXi host yet")
+		cond(v1alpha1.NodeConditionHostReady, false, "HostUnknown", "cloud-controller has not reported the ESXi host yet")
 	case hc.Status == "True":
-		cond(ConditionHostReady, true, hc.Reason, hc.Message)
+		cond(v1alpha1.NodeConditionHostReady, true, hc.Reason, hc.Message)
 	default:
-		cond(ConditionHostReady, false, hc.Reason, hc.Message+"; new Pods are kept off this Node until the host is back")
+		cond(v1alpha1.NodeConditionHostReady, false, hc.Reason, hc.Message+"; new Pods are kept off this Node until the host is back")
 		switch hc.Reason {
 		case v1alpha1.ReasonMaintenance, v1alpha1.ReasonEnteringMaint, v1alpha1.ReasonDisconnected:
 			d.Taint = true

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +42,7 @@ func (r *Reconciler) RunDrain(ctx context.Context) error {
 // terminating, are left alone. It reports how many Pods remain to be evicted.
 func (r *Reconciler) drain(ctx context.Context) (int, error) {
 	lg := log.FromContext(ctx)
-	pods := &v1.PodList{}
+	pods := &corev1.PodList{}
 	// A direct read, not the cache: the agent does not watch Pods unless it drains.
 	if err := r.Reader.List(ctx, pods, client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("spec.nodeName", r.NodeName)}); err != nil {
 		return 0, fmt.Errorf("listing pods on %s: %w", r.NodeName, err)
@@ -71,11 +71,11 @@ func (r *Reconciler) drain(ctx context.Context) (int, error) {
 	return remaining, nil
 }
 
-func evictable(p *v1.Pod) bool {
-	if p.DeletionTimestamp != nil || p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed {
+func evictable(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 		return false
 	}
-	if _, mirror := p.Annotations[v1.MirrorPodAnnotationKey]; mirror {
+	if _, mirror := p.Annotations[corev1.MirrorPodAnnotationKey]; mirror {
 		return false
 	}
 	for _, o := range p.OwnerReferences {

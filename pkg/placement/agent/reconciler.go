@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -47,7 +47,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("vsphere-node-placement").
-		For(&v1.Node{}).
+		For(&corev1.Node{}).
 		Watches(&v1alpha1.NodeVM{}, toNode).
 		Complete(r)
 }
@@ -55,7 +55,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 // Reconcile implements reconcile.Reconciler.
 func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	lg := log.FromContext(ctx).WithValues("node", r.NodeName)
-	node := &v1.Node{}
+	node := &corev1.Node{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Name: r.NodeName}, node); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
@@ -90,7 +90,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconc
 }
 
 // applyMeta patches labels and the taint when they differ; nothing is written otherwise.
-func (r *Reconciler) applyMeta(ctx context.Context, node *v1.Node, d Desired) error {
+func (r *Reconciler) applyMeta(ctx context.Context, node *corev1.Node, d Desired) error {
 	patched := node.DeepCopy()
 	changed := false
 	for k, v := range d.Labels {
@@ -109,14 +109,14 @@ func (r *Reconciler) applyMeta(ctx context.Context, node *v1.Node, d Desired) er
 	}
 	idx := -1
 	for i, t := range patched.Spec.Taints {
-		if t.Key == TaintHostMaintenance {
+		if t.Key == v1alpha1.TaintHostMaintenance {
 			idx = i
 		}
 	}
 	switch {
 	case d.Taint && idx < 0:
 		now := metav1.Now()
-		patched.Spec.Taints = append(patched.Spec.Taints, v1.Taint{Key: TaintHostMaintenance, Value: "true", Effect: v1.TaintEffectNoSchedule, TimeAdded: &now})
+		patched.Spec.Taints = append(patched.Spec.Taints, corev1.Taint{Key: v1alpha1.TaintHostMaintenance, Value: "true", Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
 		changed = true
 	case !d.Taint && idx >= 0:
 		patched.Spec.Taints = append(patched.Spec.Taints[:idx:idx], patched.Spec.Taints[idx+1:]...)
@@ -134,7 +134,7 @@ func (r *Reconciler) applyMeta(ctx context.Context, node *v1.Node, d Desired) er
 
 // applyConditions patches the Node's status when a condition's status, reason or message
 // changed. Heartbeat times are not refreshed on their own, to keep writes to changes.
-func (r *Reconciler) applyConditions(ctx context.Context, node *v1.Node, d Desired) error {
+func (r *Reconciler) applyConditions(ctx context.Context, node *corev1.Node, d Desired) error {
 	patched := node.DeepCopy()
 	changed := false
 	now := metav1.Now()

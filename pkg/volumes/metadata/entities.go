@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/volumes"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
@@ -17,7 +17,7 @@ import (
 
 // desired is the entities CNS should show for a PV: the PV, its bound claim, and the
 // Pods (not finished) that use the claim.
-func desired(pv *v1.PersistentVolume, claim *v1.PersistentVolumeClaim, pods []*v1.Pod) []vsphere.VolumeEntity {
+func desired(pv *corev1.PersistentVolume, claim *corev1.PersistentVolumeClaim, pods []*corev1.Pod) []vsphere.VolumeEntity {
 	pvE := vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name, Labels: pv.Labels}
 	out := []vsphere.VolumeEntity{pvE}
 	if claim == nil {
@@ -27,7 +27,7 @@ func desired(pv *v1.PersistentVolume, claim *v1.PersistentVolumeClaim, pods []*v
 		Refers: &vsphere.VolumeEntity{Type: vsphere.EntityPV, Name: pv.Name}}
 	out = append(out, claimE)
 	for _, p := range pods {
-		if p.Status.Phase == v1.PodSucceeded || p.Status.Phase == v1.PodFailed || p.DeletionTimestamp != nil {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil {
 			continue
 		}
 		out = append(out, vsphere.VolumeEntity{Type: vsphere.EntityPod, Name: p.Name, Namespace: p.Namespace, Labels: p.Labels,
@@ -62,7 +62,7 @@ func stale(have, want []vsphere.VolumeEntity) []vsphere.VolumeEntity {
 }
 
 // claimsOf lists the namespace/name of every claim a Pod mounts.
-func claimsOf(p *v1.Pod) []string {
+func claimsOf(p *corev1.Pod) []string {
 	var out []string
 	for _, v := range p.Spec.Volumes {
 		if v.PersistentVolumeClaim != nil {
@@ -78,7 +78,7 @@ const provisionedBy = "pv.kubernetes.io/provisioned-by"
 // createdWith is what the create recorded in CNS for a PV this driver provisioned: the PV
 // and its claim, without labels (the provisioner passes only names). nil when the PV was
 // not provisioned by this driver or its claim is not bound yet.
-func createdWith(pv *v1.PersistentVolume, want []vsphere.VolumeEntity) []vsphere.VolumeEntity {
+func createdWith(pv *corev1.PersistentVolume, want []vsphere.VolumeEntity) []vsphere.VolumeEntity {
 	if pv.Annotations[provisionedBy] != volumes.DriverName || len(want) < 2 || want[1].Type != vsphere.EntityPVC {
 		return nil
 	}
@@ -90,7 +90,7 @@ func createdWith(pv *v1.PersistentVolume, want []vsphere.VolumeEntity) []vsphere
 // awaitingBind is a PV this driver provisioned for a claim that is not bound to it yet:
 // its create recorded the PV and the claim, so pushing the PV alone would only be undone a
 // moment later.
-func awaitingBind(pv *v1.PersistentVolume, want []vsphere.VolumeEntity) bool {
+func awaitingBind(pv *corev1.PersistentVolume, want []vsphere.VolumeEntity) bool {
 	return pv.Annotations[provisionedBy] == volumes.DriverName && pv.Spec.ClaimRef != nil &&
-		pv.Status.Phase != v1.VolumeReleased && len(want) == 1
+		pv.Status.Phase != corev1.VolumeReleased && len(want) == 1
 }

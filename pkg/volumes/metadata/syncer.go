@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -54,7 +54,7 @@ type Syncer struct {
 // New makes a syncer on the given informers; period is the full sync's.
 func New(b Backend, pvs coreinformers.PersistentVolumeInformer, claims coreinformers.PersistentVolumeClaimInformer, pods coreinformers.PodInformer, period time.Duration) (*Syncer, error) {
 	if err := pods.Informer().AddIndexers(cache.Indexers{podsByClaim: func(obj any) ([]string, error) {
-		p, ok := obj.(*v1.Pod)
+		p, ok := obj.(*corev1.Pod)
 		if !ok {
 			return nil, nil
 		}
@@ -70,17 +70,17 @@ func New(b Backend, pvs coreinformers.PersistentVolumeInformer, claims coreinfor
 		pushed: map[string]string{}, known: map[string][]vsphere.VolumeEntity{}, Debounce: 2 * time.Second,
 	}
 	onPV := func(obj any) {
-		if pv, ok := obj.(*v1.PersistentVolume); ok && ours(pv) {
+		if pv, ok := obj.(*corev1.PersistentVolume); ok && ours(pv) {
 			s.queue.AddAfter(pv.Name, s.Debounce)
 		}
 	}
 	onClaim := func(obj any) {
-		if c, ok := tombstone(obj).(*v1.PersistentVolumeClaim); ok && c.Spec.VolumeName != "" {
+		if c, ok := tombstone(obj).(*corev1.PersistentVolumeClaim); ok && c.Spec.VolumeName != "" {
 			s.queue.AddAfter(c.Spec.VolumeName, s.Debounce)
 		}
 	}
 	onPod := func(obj any) {
-		p, ok := tombstone(obj).(*v1.Pod)
+		p, ok := tombstone(obj).(*corev1.Pod)
 		if !ok {
 			return
 		}
@@ -105,7 +105,7 @@ func New(b Backend, pvs coreinformers.PersistentVolumeInformer, claims coreinfor
 	return s, nil
 }
 
-func ours(pv *v1.PersistentVolume) bool {
+func ours(pv *corev1.PersistentVolume) bool {
 	return pv.Spec.CSI != nil && pv.Spec.CSI.Driver == volumes.DriverName && pv.Spec.CSI.VolumeHandle != ""
 }
 
@@ -161,18 +161,18 @@ func (s *Syncer) work(ctx context.Context) {
 }
 
 // entities is what CNS should show for pv now.
-func (s *Syncer) entities(pv *v1.PersistentVolume) []vsphere.VolumeEntity {
-	var claim *v1.PersistentVolumeClaim
+func (s *Syncer) entities(pv *corev1.PersistentVolume) []vsphere.VolumeEntity {
+	var claim *corev1.PersistentVolumeClaim
 	if ref := pv.Spec.ClaimRef; ref != nil {
 		if c, err := s.claims.PersistentVolumeClaims(ref.Namespace).Get(ref.Name); err == nil && c.UID == ref.UID && c.Spec.VolumeName == pv.Name {
 			claim = c
 		}
 	}
-	var pods []*v1.Pod
+	var pods []*corev1.Pod
 	if claim != nil {
 		objs, _ := s.pods.ByIndex(podsByClaim, claim.Namespace+"/"+claim.Name)
 		for _, o := range objs {
-			if p, ok := o.(*v1.Pod); ok {
+			if p, ok := o.(*corev1.Pod); ok {
 				pods = append(pods, p)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
@@ -78,15 +78,15 @@ func (f *fakeCNS) show(id string) string {
 	return fingerprint(es)
 }
 
-func objects() (*v1.PersistentVolume, *v1.PersistentVolumeClaim, *v1.Pod) {
-	claim := &v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "shop", UID: "c1", Labels: map[string]string{"app": "db"}},
-		Spec: v1.PersistentVolumeClaimSpec{VolumeName: "pvc-1"}}
-	pv := &v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1"}, Spec: v1.PersistentVolumeSpec{
-		PersistentVolumeSource: v1.PersistentVolumeSource{CSI: &v1.CSIPersistentVolumeSource{Driver: volumes.DriverName, VolumeHandle: "vol-1"}},
-		ClaimRef:               &v1.ObjectReference{Namespace: "shop", Name: "data", UID: "c1"},
+func objects() (*corev1.PersistentVolume, *corev1.PersistentVolumeClaim, *corev1.Pod) {
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "shop", UID: "c1", Labels: map[string]string{"app": "db"}},
+		Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-1"}}
+	pv := &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1"}, Spec: corev1.PersistentVolumeSpec{
+		PersistentVolumeSource: corev1.PersistentVolumeSource{CSI: &corev1.CSIPersistentVolumeSource{Driver: volumes.DriverName, VolumeHandle: "vol-1"}},
+		ClaimRef:               &corev1.ObjectReference{Namespace: "shop", Name: "data", UID: "c1"},
 	}}
-	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "shop"}, Spec: v1.PodSpec{Volumes: []v1.Volume{{Name: "d",
-		VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "db-0", Namespace: "shop"}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{{Name: "d",
+		VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}}}
 	return pv, claim, pod
 }
 
@@ -98,11 +98,11 @@ func start(t *testing.T, cns *fakeCNS, objs ...any) (*Syncer, *fake.Clientset) {
 	for _, o := range objs {
 		var err error
 		switch x := o.(type) {
-		case *v1.PersistentVolume:
+		case *corev1.PersistentVolume:
 			_, err = cs.CoreV1().PersistentVolumes().Create(ctx, x, metav1.CreateOptions{})
-		case *v1.PersistentVolumeClaim:
+		case *corev1.PersistentVolumeClaim:
 			_, err = cs.CoreV1().PersistentVolumeClaims(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
-		case *v1.Pod:
+		case *corev1.Pod:
 			_, err = cs.CoreV1().Pods(x.Namespace).Create(ctx, x, metav1.CreateOptions{})
 		}
 		if err != nil {
