@@ -9,14 +9,20 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
+
+	"github.com/vsphere-cloud/provider/pkg/volumes"
 )
 
 // healthHandler answers /healthz the way the livenessprobe sidecar does for kubelet's liveness
 // probe: the CSI socket answers Probe as ready, and, when the driver registers itself, the
-// registration socket exists and kubelet has not refused the driver.
+// registration socket exists and kubelet has not refused the driver. It serves the CSI
+// metrics (vsphere_cloud_csi_operation_duration_seconds by method and code) on /metrics.
 func healthHandler(endpoint string, registration func() error) http.Handler {
 	mux := http.NewServeMux()
+	volumes.RegisterMetrics()
+	mux.Handle("/metrics", legacyregistry.Handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()

@@ -28,7 +28,7 @@ type Options struct {
 	KubeletRegistrationPath string
 	// RegistrationDir is kubelet's plugins_registry folder as mounted in the container.
 	RegistrationDir string
-	// HealthAddress serves /healthz for kubelet's liveness probe; empty for none.
+	// HealthAddress serves /healthz for kubelet's liveness probe, and /metrics; empty for none.
 	HealthAddress string
 }
 
@@ -42,7 +42,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.DeviceWait, "csi-device-wait", 30*time.Second, "how long to wait for an attached disk to appear in the guest")
 	fs.StringVar(&o.KubeletRegistrationPath, "kubelet-registration-path", "", "the CSI socket's path on the host; when set, the driver registers itself with kubelet through --registration-dir (no node-driver-registrar needed)")
 	fs.StringVar(&o.RegistrationDir, "registration-dir", "/registration", "kubelet's plugins_registry folder (/var/lib/kubelet/plugins_registry on the host) as mounted in the container")
-	fs.StringVar(&o.HealthAddress, "health-address", "", "address serving /healthz (CSI Probe and kubelet registration) for the liveness probe; empty for none")
+	fs.StringVar(&o.HealthAddress, "health-address", "", "address serving /healthz (CSI Probe and kubelet registration) for the liveness probe, and /metrics; empty for none")
 }
 
 // Validate checks the options; messages name the flag.

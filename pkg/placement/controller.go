@@ -217,7 +217,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 		return fmt.Errorf("updating NodeVM %s status: %w", name, err)
 	}
 	c.remember(name, want)
-	klog.FromContext(ctx).V(2).Info("NodeVM updated", "node", klog.KObj(node), "vm", want.VMName, "host", want.Host.Name)
+	klog.FromContext(ctx).V(2).Info("NodeVM updated", "node", klog.KObj(node), "vmName", want.VMName, "host", want.Host.Name)
 	return nil
 }
 

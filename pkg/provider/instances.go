@@ -134,9 +134,8 @@ func (i *instances) find(ctx context.Context, node *corev1.Node, waitSync bool) 
 	if waitSync && errors.Is(err, vsphere.ErrUnavailable) {
 		// Right after a start the inventory may not have been read yet: wait for it
 		// briefly rather than fail, since the node controller retries failures at a
-		// back-off shared by every Node (10 per second). Measured with 1,000 Nodes
-		// registering while cloud-controller read 5,000 VMs: 103 s to initialize them
-		// all without this wait, 6.2 s with it (BENCH_REGISTER_EARLY=1).
+		// back-off shared by every Node (10 per second): Nodes that register while
+		// cloud-controller starts would otherwise wait minutes (README, Performance).
 		wctx, cancel := context.WithTimeout(ctx, initialSyncWait)
 		synced := i.cloud.inventory.WaitSynced(wctx) == nil
 		cancel()

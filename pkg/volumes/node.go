@@ -188,7 +188,7 @@ func (n *Node) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequ
 	if err := n.mounter.FormatAndMount(dev, target, fsType, opts); err != nil {
 		return nil, status.Errorf(codes.Internal, "formatting (if blank) and mounting %s at %s as %s: %v", dev, target, fsType, err)
 	}
-	klog.FromContext(ctx).Info("Staged volume", "volume", req.GetVolumeId(), "device", dev, "path", target, "fsType", fsType)
+	klog.FromContext(ctx).Info("Staged volume", "volumeID", req.GetVolumeId(), "device", dev, "path", target, "fsType", fsType)
 	return &csi.NodeStageVolumeResponse{}, nil
 }
 

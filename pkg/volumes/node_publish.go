@@ -90,7 +90,7 @@ func (n *Node) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolume
 	if err := n.mounter.Mount(source, target, "", opts); err != nil {
 		return nil, errInternal("bind-mounting %s at %s: %v", source, target, err)
 	}
-	klog.FromContext(ctx).V(2).Info("Published volume", "volume", req.GetVolumeId(), "source", source, "path", target)
+	klog.FromContext(ctx).V(2).Info("Published volume", "volumeID", req.GetVolumeId(), "source", source, "path", target)
 	return &csi.NodePublishVolumeResponse{}, nil
 }
 
@@ -173,7 +173,7 @@ func (n *Node) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRe
 	if err != nil {
 		return nil, errInternal("size of %s: %v", dev, err)
 	}
-	klog.FromContext(ctx).Info("Expanded volume", "volume", req.GetVolumeId(), "device", dev, "bytes", size)
+	klog.FromContext(ctx).Info("Expanded volume", "volumeID", req.GetVolumeId(), "device", dev, "bytes", size)
 	return &csi.NodeExpandVolumeResponse{CapacityBytes: size}, nil
 }
 

@@ -28,7 +28,7 @@ func Serve(ctx context.Context, endpoint string, register func(*grpc.Server), in
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("csi endpoint %s: removing stale socket: %w", endpoint, err)
 	}
-	lis, err := net.Listen("unix", path)
+	lis, err := (&net.ListenConfig{}).Listen(ctx, "unix", path)
 	if err != nil {
 		return fmt.Errorf("csi endpoint %s: %w", endpoint, err)
 	}

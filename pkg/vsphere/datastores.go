@@ -100,24 +100,24 @@ func (c *vCenter) datastores(ctx context.Context) ([]Datastore, error) {
 
 // topologiesReaching returns the zones all of whose hosts are among hosts.
 func (c *vCenter) topologiesReaching(hosts []string) []Topology {
-	c.inventory.mu.RLock()
-	defer c.inventory.mu.RUnlock()
-	if c.inventory.index == nil {
-		return nil
-	}
 	mounted := map[string]bool{}
 	for _, h := range hosts {
 		mounted[h] = true
 	}
 	all := map[Topology]bool{} // zone -> every host of it mounts the datastore
-	for ref := range c.inventory.index.hosts {
-		t := c.inventory.index.hostTopology(ref)
-		if t.Zone == "" && t.Region == "" {
-			continue
+	c.inventory.read(func(idx *inventoryIndex, _ CacheStatus) {
+		if idx == nil {
+			return
 		}
-		ok, seen := all[t]
-		all[t] = (ok || !seen) && mounted[ref]
-	}
+		for ref := range idx.hosts {
+			t := idx.hostTopology(ref)
+			if t.Zone == "" && t.Region == "" {
+				continue
+			}
+			ok, seen := all[t]
+			all[t] = (ok || !seen) && mounted[ref]
+		}
+	})
 	var out []Topology
 	for t, ok := range all {
 		if ok {
@@ -163,17 +163,18 @@ func (s *inventoryIndex) hostTopology(ref string) Topology {
 // to vCenter: every volume create asks for datastores), or listed from vCenter before
 // the first read.
 func (c *vCenter) knownDatacenters(ctx context.Context, client *vim25.Client) ([]mo.Datacenter, error) {
-	c.inventory.mu.RLock()
 	var dcs []mo.Datacenter
-	if c.inventory.index != nil {
-		for name, ref := range c.inventory.index.dcRefs {
+	c.inventory.read(func(idx *inventoryIndex, _ CacheStatus) {
+		if idx == nil {
+			return
+		}
+		for name, ref := range idx.dcRefs {
 			var dc mo.Datacenter
 			dc.Name = name
 			dc.Self = types.ManagedObjectReference{Type: "Datacenter", Value: ref}
 			dcs = append(dcs, dc)
 		}
-	}
-	c.inventory.mu.RUnlock()
+	})
 	if len(dcs) > 0 {
 		slices.SortFunc(dcs, func(a, b mo.Datacenter) int { return strings.Compare(a.Name, b.Name) })
 		return dcs, nil

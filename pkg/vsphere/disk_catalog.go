@@ -226,12 +226,14 @@ func (k *diskCatalog) all() []Disk {
 
 // datastoreName is a datastore's name from the inventory, its ref when unknown.
 func (c *vCenter) datastoreName(ref string) string {
-	c.inventory.mu.RLock()
-	defer c.inventory.mu.RUnlock()
-	if c.inventory.index != nil {
-		if n, ok := c.inventory.index.names["Datastore:"+ref]; ok {
-			return n
+	name := ref
+	c.inventory.read(func(idx *inventoryIndex, _ CacheStatus) {
+		if idx == nil {
+			return
 		}
-	}
-	return ref
+		if n, ok := idx.names["Datastore:"+ref]; ok {
+			name = n
+		}
+	})
+	return name
 }

@@ -22,19 +22,18 @@ func (m *Manager) DiskConsumers(d Disk) ([]VM, error) {
 			stale = err
 		}
 		refs := c.disks.holding(d)
-		c.inventory.mu.RLock()
-		st := c.inventory.statusLocked()
-		if !st.Fresh && stale == nil {
-			stale = st.errStale()
-		}
-		for _, ref := range refs {
-			if c.inventory.index != nil && c.inventory.index.vms[ref] != nil {
-				out = append(out, c.inventory.index.vm(c.vc.Name, ref))
-			} else {
-				out = append(out, VM{VCenter: c.vc.Name, Ref: ref, Name: ref})
+		c.inventory.read(func(idx *inventoryIndex, st CacheStatus) {
+			if !st.Fresh && stale == nil {
+				stale = st.errStale()
 			}
-		}
-		c.inventory.mu.RUnlock()
+			for _, ref := range refs {
+				if idx != nil && idx.vms[ref] != nil {
+					out = append(out, idx.vm(c.vc.Name, ref))
+				} else {
+					out = append(out, VM{VCenter: c.vc.Name, Ref: ref, Name: ref})
+				}
+			}
+		})
 	}
 	if stale != nil {
 		return out, fmt.Errorf("disk %s: attachments not known: %w", d.ID, stale)
@@ -54,23 +53,23 @@ func (m *Manager) DiskAttachments(files map[string]string) map[string][]string {
 			byVM[k] = v
 		}
 		c.disks.mu.Unlock()
-		c.inventory.mu.RLock()
-		for ref, disks := range byVM {
-			uuid := ref
-			if c.inventory.index != nil && c.inventory.index.vms[ref] != nil {
-				uuid = c.inventory.index.vms[ref].uuid
-			}
-			for _, x := range disks {
-				id := x.fcd
-				if id == "" {
-					id = files[x.file]
+		c.inventory.read(func(idx *inventoryIndex, _ CacheStatus) {
+			for ref, disks := range byVM {
+				uuid := ref
+				if idx != nil && idx.vms[ref] != nil {
+					uuid = idx.vms[ref].uuid
 				}
-				if id != "" {
-					out[id] = appendOnce(out[id], uuid)
+				for _, x := range disks {
+					id := x.fcd
+					if id == "" {
+						id = files[x.file]
+					}
+					if id != "" {
+						out[id] = appendOnce(out[id], uuid)
+					}
 				}
 			}
-		}
-		c.inventory.mu.RUnlock()
+		})
 	}
 	return out
 }

@@ -25,12 +25,12 @@ func (m *Manager) DiskUsers(ctx context.Context, d Disk) ([]VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.inventory.mu.RLock()
 	dcRef := ""
-	if c.inventory.index != nil {
-		dcRef = c.inventory.index.dcRefs[d.Datacenter]
-	}
-	c.inventory.mu.RUnlock()
+	c.inventory.read(func(idx *inventoryIndex, _ CacheStatus) {
+		if idx != nil {
+			dcRef = idx.dcRefs[d.Datacenter]
+		}
+	})
 	if dcRef == "" {
 		return nil, fmt.Errorf("%w: vCenter %s: datacenter %q of disk %s is not in the inventory; cannot tell who uses it", ErrUnavailable, c.vc.Name, d.Datacenter, d.ID)
 	}

@@ -294,12 +294,3 @@ func dsRef(v string) types.ManagedObjectReference {
 }
 
 func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
-
-func (m *Manager) vCenterFor(vcenter string) (*vCenter, error) {
-	for _, c := range m.vcenters {
-		if c.vc.Name == vcenter {
-			return c, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: vCenter %q is not configured", ErrNotFound, vcenter)
-}

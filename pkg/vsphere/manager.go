@@ -111,3 +111,13 @@ func (m *Manager) TrackDisks(vm VM) {
 		c.disks.track(vm.Ref)
 	}
 }
+
+// vCenterFor is the configured vCenter named vcenter.
+func (m *Manager) vCenterFor(vcenter string) (*vCenter, error) {
+	for _, c := range m.vcenters {
+		if c.vc.Name == vcenter {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: vCenter %q is not configured", ErrNotFound, vcenter)
+}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"sync"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
 // GetLoadBalancer reports the addresses a class-less Service holds.
-func (p *Provider) GetLoadBalancer(_ context.Context, _ string, svc *v1.Service) (*v1.LoadBalancerStatus, bool, error) {
+func (p *Provider) GetLoadBalancer(_ context.Context, _ string, svc *corev1.Service) (*corev1.LoadBalancerStatus, bool, error) {
 	ips := p.alloc.Held(serviceKey(svc))
 	if len(ips) == 0 {
 		return nil, false, nil
@@ -19,7 +19,7 @@ func (p *Provider) GetLoadBalancer(_ context.Context, _ string, svc *v1.Service)
 }
 
 // GetLoadBalancerName names the Service's load balancer.
-func (p *Provider) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Service) string {
+func (p *Provider) GetLoadBalancerName(_ context.Context, _ string, svc *corev1.Service) string {
 	return "vip-" + string(svc.UID)
 }
 
@@ -27,7 +27,7 @@ func (p *Provider) GetLoadBalancerName(_ context.Context, _ string, svc *v1.Serv
 // A failure leaves the Service pending with an Event (the service controller's, carrying
 // this error) and the Allocated condition, which the Service controller writes from the
 // result recorded here.
-func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Service, _ []*v1.Node) (*v1.LoadBalancerStatus, error) {
+func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *corev1.Service, _ []*corev1.Node) (*corev1.LoadBalancerStatus, error) {
 	if err := p.waitReady(ctx); err != nil {
 		return nil, err
 	}
@@ -42,12 +42,12 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Ser
 }
 
 // UpdateLoadBalancer has nothing to do: the node set does not change a VIP.
-func (p *Provider) UpdateLoadBalancer(context.Context, string, *v1.Service, []*v1.Node) error {
+func (p *Provider) UpdateLoadBalancer(context.Context, string, *corev1.Service, []*corev1.Node) error {
 	return nil
 }
 
 // EnsureLoadBalancerDeleted releases the Service's addresses.
-func (p *Provider) EnsureLoadBalancerDeleted(ctx context.Context, _ string, svc *v1.Service) error {
+func (p *Provider) EnsureLoadBalancerDeleted(ctx context.Context, _ string, svc *corev1.Service) error {
 	if err := p.waitReady(ctx); err != nil {
 		return err
 	}

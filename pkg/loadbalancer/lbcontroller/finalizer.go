@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -38,7 +38,7 @@ func finalizersPatchFor(list []string, resourceVersion string) ([]byte, error) {
 
 // addFinalizer adds loadbalancer.Finalizer to svc and returns the Service as written.
 // The patch carries no resourceVersion: the list it writes is svc's own plus ours.
-func addFinalizer(ctx context.Context, kube kubernetes.Interface, svc *v1.Service) (*v1.Service, error) {
+func addFinalizer(ctx context.Context, kube kubernetes.Interface, svc *corev1.Service) (*corev1.Service, error) {
 	if slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
 		return svc, nil
 	}
@@ -52,7 +52,7 @@ func addFinalizer(ctx context.Context, kube kubernetes.Interface, svc *v1.Servic
 // removeFinalizer takes loadbalancer.Finalizer off svc, if it has it. The patch is
 // checked against svc's resourceVersion, so that a finalizer another controller added
 // meanwhile is not dropped (the Conflict is retried). A Service already gone is fine.
-func removeFinalizer(ctx context.Context, kube kubernetes.Interface, svc *v1.Service) error {
+func removeFinalizer(ctx context.Context, kube kubernetes.Interface, svc *corev1.Service) error {
 	if !slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
 		return nil
 	}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
@@ -58,7 +58,7 @@ func TestFinalizersPatchIsJSON(t *testing.T) {
 // every other finalizer as it was, whatever its name holds.
 func TestFinalizerPatchesKeepOtherFinalizers(t *testing.T) {
 	others := []string{`example.com/"quoted"`, "例え.jp/ファイナライザー", `example.com/back\slash`}
-	svc := lbService("web", nil, func(s *v1.Service) { s.Finalizers = slices.Clone(others) })
+	svc := lbService("web", nil, func(s *corev1.Service) { s.Finalizers = slices.Clone(others) })
 	h := newTestServices(t, true, svc)
 	ctx := context.Background()
 	added, err := addFinalizer(ctx, h.kube, svc)

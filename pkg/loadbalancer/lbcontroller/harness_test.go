@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -16,6 +16,7 @@ import (
 	crfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 )
 
 // testServices is a serviceReconciler over a fake clientset and caches the test fills,
@@ -39,7 +40,7 @@ func newIndexer() cache.Indexer {
 
 // newTestServices returns a serviceReconciler with svcs in both the clientset and the
 // Service cache.
-func newTestServices(t *testing.T, classless bool, svcs ...*v1.Service) *testServices {
+func newTestServices(t *testing.T, classless bool, svcs ...*corev1.Service) *testServices {
 	t.Helper()
 	p := testProvider(t, fakeInventory{})
 	objs := make([]runtime.Object, 0, len(svcs))
@@ -63,7 +64,7 @@ func newTestServices(t *testing.T, classless bool, svcs ...*v1.Service) *testSer
 }
 
 // get returns the Service as the clientset holds it.
-func (h *testServices) get(t *testing.T, namespace, name string) *v1.Service {
+func (h *testServices) get(t *testing.T, namespace, name string) *corev1.Service {
 	t.Helper()
 	svc, err := h.kube.CoreV1().Services(namespace).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
@@ -84,21 +85,12 @@ type testPools struct {
 	servicesQueued int
 }
 
-func testScheme(t *testing.T) *runtime.Scheme {
-	t.Helper()
-	s := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // newTestPools returns a poolReconciler with pools in both the fake client and the
 // VIPPool cache, and nodes in the Node cache; the pools are built as at start.
-func newTestPools(t *testing.T, p *Provider, pools []*v1alpha1.VIPPool, nodes ...*v1.Node) *testPools {
+func newTestPools(t *testing.T, p *Provider, pools []*v1alpha1.VIPPool, nodes ...*corev1.Node) *testPools {
 	t.Helper()
 	h := &testPools{
-		crc:       crfake.NewClientBuilder().WithScheme(testScheme(t)).WithStatusSubresource(&v1alpha1.VIPPool{}).Build(),
+		crc:       crfake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithStatusSubresource(&v1alpha1.VIPPool{}).Build(),
 		poolStore: newIndexer(), nodeStore: newIndexer(), recorder: record.NewFakeRecorder(20),
 	}
 	for _, n := range nodes {

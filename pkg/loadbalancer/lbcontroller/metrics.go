@@ -11,7 +11,7 @@ import (
 var (
 	syncsTotal = metrics.NewCounterVec(&metrics.CounterOpts{
 		Namespace: "vsphere_cloud", Subsystem: "vip", Name: "syncs_total",
-		Help:           "VIP controller syncs by kind (service, pools) and result (ok, error).",
+		Help:           "VIP controller syncs by kind (service: one Service; pools: one VIPPool's status) and result (ok, error).",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"kind", "result"})
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"github.com/vsphere-cloud/provider/pkg/providerid"
@@ -24,7 +24,7 @@ type nodeIndex struct {
 
 // rebuild re-reads the Nodes' UUIDs and addresses and reports whether the addresses
 // changed (a pool may now overlap a Node address, or no longer).
-func (x *nodeIndex) rebuild(nodes []*v1.Node) bool {
+func (x *nodeIndex) rebuild(nodes []*corev1.Node) bool {
 	uuids, ips := map[string]string{}, map[netip.Addr]string{}
 	for _, n := range nodes {
 		if u, ok := providerid.UUID(n.Spec.ProviderID); ok {
@@ -95,7 +95,7 @@ func usesOf(inv Inventory, nodes *nodeIndex) func(netip.Addr) []loadbalancer.Use
 // nodeChangeMatters reports whether a Node update changes what allocation knows of
 // Nodes: the providerID and the addresses. Status heartbeats change neither.
 func nodeChangeMatters(old, cur any) bool {
-	o, ok1 := old.(*v1.Node)
-	n, ok2 := cur.(*v1.Node)
+	o, ok1 := old.(*corev1.Node)
+	n, ok2 := cur.(*corev1.Node)
 	return !ok1 || !ok2 || o.Spec.ProviderID != n.Spec.ProviderID || !slices.Equal(o.Status.Addresses, n.Status.Addresses)
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"sync"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
@@ -104,7 +105,8 @@ func (r *poolReconciler) nodeChanged(any) {
 // run reconciles queued VIPPools with workers goroutines until the queue shuts down.
 func (r *poolReconciler) run(ctx context.Context, workers int) {
 	for range workers {
-		go runWorker(ctx, r.queue, kindPools, "pool", r.reconcile)
+		go runWorker(ctx, worker{queue: r.queue, kind: kindPools, reconcile: r.reconcile,
+			logger: func(log klog.Logger, key string) klog.Logger { return log.WithValues("pool", refOf(key)) }})
 	}
 }
 

@@ -113,12 +113,12 @@ func TestPoolStatus(t *testing.T) {
 	p.alloc.Restore(request("web"), []netip.Addr{netip.MustParseAddr("10.0.0.1")})
 	ctx := context.Background()
 	for _, tc := range []struct {
-		pool                     string
-		valid                    metav1.ConditionStatus
-		reason                   string
-		used, free               int64
-		overlapsNodes            metav1.ConditionStatus
-		overlapReason            string
+		pool          string
+		valid         metav1.ConditionStatus
+		reason        string
+		used, free    int64
+		overlapsNodes metav1.ConditionStatus
+		overlapReason string
 	}{
 		{pool: "lan", valid: metav1.ConditionTrue, reason: v1alpha1.ReasonValid, used: 1, free: 2, overlapsNodes: metav1.ConditionTrue, overlapReason: ReasonNodeAddressInPool},
 		{pool: "bad", valid: metav1.ConditionFalse, reason: v1alpha1.ReasonInvalidRange},

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
@@ -42,9 +42,9 @@ func (r *poolReconciler) nodeOverlap(o *v1alpha1.VIPPool, pool loadbalancer.Pool
 	reported := r.overlaps[o.Name] == msg
 	r.overlaps[o.Name] = msg
 	r.mu.Unlock()
-	if (!reported || true) && r.events != nil {
-		ref := &v1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "VIPPool", Name: o.Name, UID: o.UID}
-		r.events.Event(ref, v1.EventTypeWarning, ReasonNodeAddressInPool, msg)
+	if !reported && r.events != nil {
+		ref := &corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "VIPPool", Name: o.Name, UID: o.UID}
+		r.events.Event(ref, corev1.EventTypeWarning, ReasonNodeAddressInPool, msg)
 	}
 	return metav1.Condition{Type: ConditionPoolOverlapsNodes, Status: metav1.ConditionTrue, Reason: ReasonNodeAddressInPool, Message: msg, ObservedGeneration: o.Generation}
 }

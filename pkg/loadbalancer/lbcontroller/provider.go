@@ -14,6 +14,8 @@ import (
 
 // Inventory is what allocation needs from vCenter: the VMs whose guests report an address.
 type Inventory interface {
+	// VMsReporting returns the VMs whose guests report ip on any NIC, nil for none. It
+	// answers from a cache, without network I/O: allocation calls it holding its lock.
 	VMsReporting(ip string) []VMRef
 }
 

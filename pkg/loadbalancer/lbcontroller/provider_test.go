@@ -9,7 +9,7 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/ptr"
@@ -23,18 +23,18 @@ type fakeInventory map[string][]VMRef
 
 func (f fakeInventory) VMsReporting(ip string) []VMRef { return f[ip] }
 
-func node(name, uuid string, addrs ...string) *v1.Node {
-	n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1.NodeSpec{ProviderID: "vsphere://" + uuid}}
+func node(name, uuid string, addrs ...string) *corev1.Node {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{ProviderID: "vsphere://" + uuid}}
 	for _, a := range addrs {
-		n.Status.Addresses = append(n.Status.Addresses, v1.NodeAddress{Type: v1.NodeInternalIP, Address: a})
+		n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: a})
 	}
-	n.Status.Addresses = append(n.Status.Addresses, v1.NodeAddress{Type: v1.NodeHostName, Address: name})
+	n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeHostName, Address: name})
 	return n
 }
 
 // testProvider is a Provider over inv and nodes, with pool 10.0.0.1-10.0.0.3, as Start
 // leaves it once its caches are read.
-func testProvider(t *testing.T, inv Inventory, nodes ...*v1.Node) *Provider {
+func testProvider(t *testing.T, inv Inventory, nodes ...*corev1.Node) *Provider {
 	t.Helper()
 	p := NewProvider(inv, "vips", true)
 	p.nodes.rebuild(nodes)
@@ -127,8 +127,8 @@ func vipLease(holder string, renewed time.Time) *coordinationv1.Lease {
 // TestLeaseRenewalsMakeNoWork: a renewal by the same holder queues nothing; a new holder,
 // a deleted Lease and a holder that stopped renewing queue the Service holding the VIP.
 func TestLeaseRenewalsMakeNoWork(t *testing.T) {
-	svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}}
-	svc.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: "10.0.0.1"}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web"}}
+	svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "10.0.0.1"}}
 	p := newTestServices(t, true, svc)
 	leases := p.leaseStore
 	drain := func() []string {
@@ -190,7 +190,7 @@ func TestLeaseRenewalsMakeNoWork(t *testing.T) {
 func TestNodeHeartbeatsAreIgnored(t *testing.T) {
 	a := node("node-a", "uuid-a", "10.0.9.10")
 	b := a.DeepCopy()
-	b.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, LastHeartbeatTime: metav1.Now()}}
+	b.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()}}
 	if nodeChangeMatters(a, b) {
 		t.Error("a heartbeat matters")
 	}

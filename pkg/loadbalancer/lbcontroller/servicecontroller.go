@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
@@ -40,7 +41,7 @@ type serviceReconciler struct {
 }
 
 // serviceKey is the queue and allocator key of svc.
-func serviceKey(svc *v1.Service) string { return cache.MetaObjectToName(svc).String() }
+func serviceKey(svc *corev1.Service) string { return cache.MetaObjectToName(svc).String() }
 
 // enqueue queues the Service with key namespace/name.
 func (r *serviceReconciler) enqueue(key string) { r.queue.Add(key) }
@@ -54,11 +55,11 @@ func (r *serviceReconciler) enqueueObject(obj any) {
 
 // enqueueAll queues every Service: the pools changed, and a pending one may now fit.
 func (r *serviceReconciler) enqueueAll() {
-	r.enqueueWhere(func(*v1.Service) bool { return true })
+	r.enqueueWhere(func(*corev1.Service) bool { return true })
 }
 
 // enqueueWhere queues the Services that satisfy match.
-func (r *serviceReconciler) enqueueWhere(match func(*v1.Service) bool) {
+func (r *serviceReconciler) enqueueWhere(match func(*corev1.Service) bool) {
 	svcs, err := r.services.List(labels.Everything())
 	if err != nil {
 		return // a cache List fails only on a bad selector
@@ -72,24 +73,25 @@ func (r *serviceReconciler) enqueueWhere(match func(*v1.Service) bool) {
 
 // enqueueHolding queues the Services whose ingress addresses satisfy match.
 func (r *serviceReconciler) enqueueHolding(match func([]netip.Addr) bool) {
-	r.enqueueWhere(func(svc *v1.Service) bool { return match(loadbalancer.IngressIPs(svc)) })
+	r.enqueueWhere(func(svc *corev1.Service) bool { return match(loadbalancer.IngressIPs(svc)) })
 }
 
 // namespaceChanged retries the Services of a Namespace whose labels changed: a pool's
 // namespaceSelector may now admit them, or no longer.
 func (r *serviceReconciler) namespaceChanged(old, cur any) {
-	o, ok1 := old.(*v1.Namespace)
-	n, ok2 := cur.(*v1.Namespace)
+	o, ok1 := old.(*corev1.Namespace)
+	n, ok2 := cur.(*corev1.Namespace)
 	if !ok1 || !ok2 || labels.Equals(o.Labels, n.Labels) {
 		return
 	}
-	r.enqueueWhere(func(svc *v1.Service) bool { return svc.Namespace == n.Name })
+	r.enqueueWhere(func(svc *corev1.Service) bool { return svc.Namespace == n.Name })
 }
 
 // run reconciles queued Services with workers goroutines until the queue shuts down.
 func (r *serviceReconciler) run(ctx context.Context, workers int) {
 	for range workers {
-		go runWorker(ctx, r.queue, kindService, "service", r.reconcile)
+		go runWorker(ctx, worker{queue: r.queue, kind: kindService, reconcile: r.reconcile,
+			logger: func(log klog.Logger, key string) klog.Logger { return log.WithValues("service", refOf(key)) }})
 	}
 }
 
@@ -98,8 +100,9 @@ func (r *serviceReconciler) run(ctx context.Context, workers int) {
 // addresses and loses the finalizer.
 func (r *serviceReconciler) reconcile(ctx context.Context, key string) error {
 	ns, name, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
-		return nil // not a Service key: nothing to retry
+	if err != nil { // not a Service key: retrying cannot help
+		klog.FromContext(ctx).Error(err, "Dropping a malformed Service key")
+		return nil
 	}
 	cached, err := r.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) { // gone: whatever it held is free
@@ -117,7 +120,7 @@ func (r *serviceReconciler) reconcile(ctx context.Context, key string) error {
 			r.alloc.Release(key)
 			r.usageChanged()
 		}
-		if ours && svc.Spec.Type == v1.ServiceTypeLoadBalancer || slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
+		if ours && svc.Spec.Type == corev1.ServiceTypeLoadBalancer || slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
 			return removeFinalizer(ctx, r.kube, svc)
 		}
 		return nil
@@ -140,14 +143,14 @@ func (r *serviceReconciler) reconcile(ctx context.Context, key string) error {
 // assign allocates for svc and records the outcome as an Event when it fails. A failure
 // that a new or grown pool fixes is retried when the pool's watch event rebuilds the
 // pools, which queues every Service again.
-func (r *serviceReconciler) assign(_ context.Context, svc *v1.Service) ([]netip.Addr, error) {
+func (r *serviceReconciler) assign(_ context.Context, svc *corev1.Service) ([]netip.Addr, error) {
 	req, err := loadbalancer.RequestFor(svc)
 	var ips []netip.Addr
 	if err == nil {
 		ips, err = r.alloc.Assign(req)
 	}
 	if err != nil {
-		r.events.Eventf(svc, v1.EventTypeWarning, reasonOf(err), "No address allocated: %v", err)
+		r.events.Eventf(svc, corev1.EventTypeWarning, reasonOf(err), "No address allocated: %v", err)
 		return nil, err
 	}
 	r.usageChanged()

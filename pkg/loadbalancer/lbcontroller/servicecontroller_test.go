@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -16,11 +16,11 @@ import (
 )
 
 // lbService is a LoadBalancer Service default/name of class (nil: class-less).
-func lbService(name string, class *string, opts ...func(*v1.Service)) *v1.Service {
-	svc := &v1.Service{
+func lbService(name string, class *string, opts ...func(*corev1.Service)) *corev1.Service {
+	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Annotations: map[string]string{}},
-		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, LoadBalancerClass: class,
-			Ports: []v1.ServicePort{{Port: 80, Protocol: v1.ProtocolTCP}}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: class,
+			Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}},
 	}
 	for _, o := range opts {
 		o(svc)
@@ -28,12 +28,14 @@ func lbService(name string, class *string, opts ...func(*v1.Service)) *v1.Servic
 	return svc
 }
 
-func withIngress(ip string) func(*v1.Service) {
-	return func(s *v1.Service) { s.Status.LoadBalancer = *loadbalancer.StatusFor([]netip.Addr{netip.MustParseAddr(ip)}) }
+func withIngress(ip string) func(*corev1.Service) {
+	return func(s *corev1.Service) {
+		s.Status.LoadBalancer = *loadbalancer.StatusFor([]netip.Addr{netip.MustParseAddr(ip)})
+	}
 }
 
-func deleting(finalizers ...string) func(*v1.Service) {
-	return func(s *v1.Service) {
+func deleting(finalizers ...string) func(*corev1.Service) {
+	return func(s *corev1.Service) {
 		s.Finalizers = finalizers
 		s.DeletionTimestamp = ptr.To(metav1.Now())
 	}
@@ -45,7 +47,7 @@ func TestServiceReconcile(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		classless bool
-		svc       *v1.Service // in the cache and the clientset; nil: gone
+		svc       *corev1.Service // in the cache and the clientset; nil: gone
 		setup     func(h *testServices)
 		check     func(t *testing.T, h *testServices)
 	}{{
@@ -108,12 +110,12 @@ func TestServiceReconcile(t *testing.T) {
 		svc:       lbService("web", ptr.To("example.com/other")),
 		check:     untouched,
 	}, {
-		name: "a class-less Service is ignored when class-less Services are not served",
-		svc:  lbService("web", nil),
+		name:  "a class-less Service is ignored when class-less Services are not served",
+		svc:   lbService("web", nil),
 		check: untouched,
 	}, {
 		name: "a Service of the class asking for an address outside every pool is pending, with an Event",
-		svc:  lbService("web", ours, func(s *v1.Service) { s.Annotations[loadbalancer.AnnotationIPs] = "192.168.9.9" }),
+		svc:  lbService("web", ours, func(s *corev1.Service) { s.Annotations[loadbalancer.AnnotationIPs] = "192.168.9.9" }),
 		check: func(t *testing.T, h *testServices) {
 			svc := h.get(t, "default", "web")
 			if c := meta.FindStatusCondition(svc.Status.Conditions, loadbalancer.ConditionAllocated); c == nil || c.Status != metav1.ConditionFalse || c.Reason != loadbalancer.ReasonNotInPool {
@@ -147,7 +149,7 @@ func TestServiceReconcile(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var svcs []*v1.Service
+			var svcs []*corev1.Service
 			if tc.svc != nil {
 				svcs = append(svcs, tc.svc)
 			}
@@ -166,8 +168,8 @@ func TestServiceReconcile(t *testing.T) {
 // untouched checks that the reconcile wrote nothing, held nothing and said nothing.
 func untouched(t *testing.T, h *testServices) {
 	t.Helper()
-	if a := h.kube.Actions(); len(a) != 0 {
-		t.Errorf("API actions %v, want none", a)
+	for _, a := range h.kube.Actions() {
+		t.Errorf("API action %s %s/%s, want none", a.GetVerb(), a.GetResource().Resource, a.GetSubresource())
 	}
 	if got := h.p.alloc.Held("default/web"); got != nil {
 		t.Errorf("holds %v", got)
@@ -180,7 +182,7 @@ func untouched(t *testing.T, h *testServices) {
 // TestEnsureLoadBalancerResultBecomesTheCondition: the error EnsureLoadBalancer returns
 // for a class-less Service is the reason of its Allocated condition, with an Event.
 func TestEnsureLoadBalancerResultBecomesTheCondition(t *testing.T) {
-	svc := lbService("web", nil, func(s *v1.Service) { s.Annotations[loadbalancer.AnnotationIPs] = "192.168.9.9" })
+	svc := lbService("web", nil, func(s *corev1.Service) { s.Annotations[loadbalancer.AnnotationIPs] = "192.168.9.9" })
 	h := newTestServices(t, true, svc)
 	h.p.services = h.serviceReconciler
 	close(h.p.ready)

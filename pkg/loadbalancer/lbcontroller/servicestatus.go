@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -27,7 +27,7 @@ const (
 // writeConditions sets Allocated and Announced (and, for Services of Class, the ingress)
 // in the Service's status when they changed. The update carries svc's resourceVersion:
 // a write from a stale copy conflicts and is retried.
-func (r *serviceReconciler) writeConditions(ctx context.Context, svc *v1.Service, allocErr error) error {
+func (r *serviceReconciler) writeConditions(ctx context.Context, svc *corev1.Service, allocErr error) error {
 	orig := svc.Status.DeepCopy()
 	gen := svc.Generation
 	if allocErr != nil {
@@ -58,7 +58,7 @@ func (r *serviceReconciler) writeConditions(ctx context.Context, svc *v1.Service
 
 // announced says which node, on which ESXi host, announces each address. A Lease's
 // watch events (a holder taking it) queue the Service again.
-func (r *serviceReconciler) announced(ctx context.Context, svc *v1.Service) (metav1.ConditionStatus, string, string) {
+func (r *serviceReconciler) announced(ctx context.Context, svc *corev1.Service) (metav1.ConditionStatus, string, string) {
 	log := klog.FromContext(ctx)
 	var parts []string
 	all := true

@@ -4,21 +4,17 @@ import (
 	"context"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
@@ -49,22 +45,16 @@ func (p *Provider) Start(ctx context.Context, cfg *rest.Config, shared informers
 }
 
 // newClients returns the typed client of core objects and the client of our resources
-// (JSON: the CRDs have no protobuf encoding).
+// (JSON: the CRDs have no protobuf encoding; with watches, for the VIPPool and NodeVM
+// informers).
 func newClients(cfg *rest.Config) (kubernetes.Interface, client.WithWatch, error) {
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	crCfg := rest.CopyConfig(cfg)
-	crCfg.ContentType = "application/json"
-	sch := runtime.NewScheme()
-	if err := scheme.AddToScheme(sch); err != nil {
-		return nil, nil, err
-	}
-	if err := v1alpha1.AddToScheme(sch); err != nil {
-		return nil, nil, err
-	}
-	crc, err := client.NewWithWatch(crCfg, client.Options{Scheme: sch})
+	crCfg.ContentType = runtime.ContentTypeJSON
+	crc, err := client.NewWithWatch(crCfg, client.Options{Scheme: kubeclient.Scheme()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,9 +64,7 @@ func newClients(cfg *rest.Config) (kubernetes.Interface, client.WithWatch, error
 // run builds the watches and both controllers, and starts them: the controllers' workers
 // only once every cache is read and the allocations are rebuilt.
 func (p *Provider) run(ctx context.Context, kube kubernetes.Interface, crc client.WithWatch, shared informers.SharedInformerFactory) {
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
-	events := broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "vsphere-cloud-vip"})
+	events := kubeclient.Recorder(ctx, kube, "vsphere-cloud-vip")
 
 	svcInf := shared.Core().V1().Services()
 	nodeInf := shared.Core().V1().Nodes()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
@@ -17,6 +17,7 @@ import (
 	crfake "sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
@@ -27,7 +28,7 @@ import (
 func TestRunWiresTheControllers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	kube := kubefake.NewClientset(lbService("web", ptr.To(loadbalancer.Class)), node("node-a", "uuid-a", "10.0.9.10"))
-	crc := noWatchList{crfake.NewClientBuilder().WithScheme(testScheme(t)).WithStatusSubresource(&v1alpha1.VIPPool{}).
+	crc := noWatchList{crfake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithStatusSubresource(&v1alpha1.VIPPool{}).
 		WithObjects(vipPool("lan", "10.0.0.1-10.0.0.3")).Build()}
 	shared := informers.NewSharedInformerFactory(kube, 0)
 	p := NewProvider(fakeInventory{}, "vips", true)
@@ -36,7 +37,7 @@ func TestRunWiresTheControllers(t *testing.T) {
 	defer shared.Shutdown() // after cancel: it waits for the informers to stop
 	defer cancel()
 
-	service := func() *v1.Service {
+	service := func() *corev1.Service {
 		svc, err := kube.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -21,28 +21,39 @@ func newQueue(name string) workqueue.TypedRateLimitingInterface[string] {
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: name})
 }
 
-// runWorker reconciles the keys of queue until it shuts down. A key that fails is
-// retried with back-off. Each reconcile runs with a logger naming its object under
-// logKey (service, pool), and counts in vsphere_cloud_vip_syncs_total as kind.
-func runWorker(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string], kind, logKey string, reconcile func(context.Context, string) error) {
-	for processNext(ctx, queue, kind, logKey, reconcile) {
+// worker is what runWorker needs of a controller.
+type worker struct {
+	queue workqueue.TypedRateLimitingInterface[string]
+	// kind labels the syncs in vsphere_cloud_vip_syncs_total.
+	kind string
+	// logger adds the queued object to a logger (service, pool).
+	logger func(log klog.Logger, key string) klog.Logger
+	// reconcile brings the object of key to its desired state; an error retries it.
+	reconcile func(ctx context.Context, key string) error
+}
+
+// runWorker reconciles the keys of w's queue until it shuts down. A key that fails is
+// retried with back-off. Each reconcile runs with a logger naming its object.
+func runWorker(ctx context.Context, w worker) {
+	for processNext(ctx, w) {
 	}
 }
 
 // processNext reconciles one key; it reports false once the queue is shut down.
-func processNext(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string], kind, logKey string, reconcile func(context.Context, string) error) bool {
+func processNext(ctx context.Context, w worker) bool {
+	queue := w.queue
 	key, quit := queue.Get()
 	if quit {
 		return false
 	}
 	defer queue.Done(key)
-	log := klog.FromContext(ctx).WithValues(logKey, refOf(key))
-	err := reconcile(klog.NewContext(ctx, log), key)
+	log := w.logger(klog.FromContext(ctx), key)
+	err := w.reconcile(klog.NewContext(ctx, log), key)
 	result := "ok"
 	if err != nil {
 		result = "error"
 	}
-	syncsTotal.WithLabelValues(kind, result).Inc()
+	syncsTotal.WithLabelValues(w.kind, result).Inc()
 	if err != nil {
 		log.V(2).Info("VIP sync failed; retrying", "err", err)
 		queue.AddRateLimited(key)

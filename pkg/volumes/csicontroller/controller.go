@@ -87,7 +87,7 @@ func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequ
 		return nil, grpcError(err)
 	}
 	defer unlock()
-	log := klog.FromContext(ctx).WithValues("volume", req.GetName())
+	log := klog.FromContext(ctx).WithValues("volumeName", req.GetName())
 
 	existing, found, err := c.disks.DiskByName(ctx, req.GetName())
 	if err != nil {
@@ -98,7 +98,7 @@ func (c *Controller) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequ
 		if existing.CapacityMiB*mib < req.GetCapacityRange().GetRequiredBytes() || (limit > 0 && existing.CapacityMiB*mib > limit) {
 			return nil, status.Errorf(codes.AlreadyExists, "volume %s exists with %d MiB, which does not fit the requested capacity range", req.GetName(), existing.CapacityMiB)
 		}
-		log.V(2).Info("Volume exists already", "id", existing.ID)
+		log.V(2).Info("Volume exists already", "volumeID", existing.ID)
 		return c.volumeResponse(ctx, existing, req, nil)
 	}
 
@@ -241,7 +241,8 @@ func (c *Controller) ValidateVolumeCapabilities(ctx context.Context, req *csi.Va
 		return nil, grpcError(err)
 	}
 	if err := volumes.CheckCapabilities(req.GetVolumeCapabilities()); err != nil {
-		return &csi.ValidateVolumeCapabilitiesResponse{Message: err.Error()}, nil
+		// The CSI spec answers unsupported capabilities with no confirmation and a message.
+		return &csi.ValidateVolumeCapabilitiesResponse{Message: err.Error()}, nil //nolint:nilerr // an answer, not a failure
 	}
 	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
 		VolumeContext: req.GetVolumeContext(), VolumeCapabilities: req.GetVolumeCapabilities(), Parameters: req.GetParameters(),

@@ -91,7 +91,7 @@ func (o *Orphans) Check(ctx context.Context) ([]vsphere.Disk, error) {
 			first = now()
 			o.since[d.ID] = first
 		}
-		log.Info("Orphaned disk: no PersistentVolume refers to it", "id", d.ID, "name", d.Name, "datastore", d.Datastore,
+		log.Info("Orphaned disk: no PersistentVolume refers to it", "volumeID", d.ID, "volumeName", d.Name, "datastore", d.Datastore,
 			"vcenter", d.VCenter, "file", d.File, "orphanedFor", now().Sub(first).Round(time.Second))
 		if o.DeleteAfter == 0 || now().Sub(first) < o.DeleteAfter {
 			continue
@@ -99,19 +99,19 @@ func (o *Orphans) Check(ctx context.Context) ([]vsphere.Disk, error) {
 		// vCenter's current record of the disk (its datacenter), then of who uses it.
 		cur, err := o.Disks.Disk(ctx, d.ID)
 		if err != nil {
-			log.Info("Orphaned disk kept: it could not be read", "id", d.ID, "err", err)
+			log.Info("Orphaned disk kept: it could not be read", "volumeID", d.ID, "err", err)
 			continue
 		}
 		d = cur
 		if vms, err := o.Attachments.DiskUsers(ctx, d); err != nil || len(vms) > 0 {
-			log.Info("Orphaned disk kept: it is attached, or attachments are not known", "id", d.ID, "attachedTo", len(vms), "err", err)
+			log.Info("Orphaned disk kept: it is attached, or attachments are not known", "volumeID", d.ID, "attachedTo", len(vms), "err", err)
 			continue
 		}
 		if err := o.Disks.DeleteDisk(ctx, d.ID); err != nil {
-			log.Error(err, "Deleting orphaned disk failed", "id", d.ID)
+			log.Error(err, "Deleting orphaned disk failed", "volumeID", d.ID)
 			continue
 		}
-		log.Info("Deleted orphaned disk (orphan deletion is on)", "id", d.ID, "name", d.Name)
+		log.Info("Deleted orphaned disk (orphan deletion is on)", "volumeID", d.ID, "volumeName", d.Name)
 		delete(current, d.ID)
 	}
 	for id := range o.since {

@@ -49,7 +49,7 @@ func (c *Controller) ControllerPublishVolume(ctx context.Context, req *csi.Contr
 		}
 	}
 	if err != nil {
-		klog.FromContext(ctx).V(2).Info("Attachments not known from the cache; vCenter decides", "volume", d.ID, "err", err)
+		klog.FromContext(ctx).V(2).Info("Attachments not known from the cache; vCenter decides", "volumeID", d.ID, "err", err)
 	}
 	res, err := c.attach.do(ctx, vm, opAttach, d.ID)
 	if err == nil {
@@ -76,7 +76,7 @@ func (c *Controller) ControllerUnpublishVolume(ctx context.Context, req *csi.Con
 	}
 	vm, err := c.placement.FindNodeVM(ctx, vsphere.NodeQuery{ProviderUUID: req.GetNodeId()})
 	if errors.Is(err, vsphere.ErrNotFound) {
-		klog.FromContext(ctx).Info("Node VM is gone; nothing to detach", "node", req.GetNodeId(), "volume", req.GetVolumeId())
+		klog.FromContext(ctx).Info("Node VM is gone; nothing to detach", "nodeID", req.GetNodeId(), "volumeID", req.GetVolumeId())
 		return &csi.ControllerUnpublishVolumeResponse{}, nil
 	}
 	if err != nil {

@@ -64,7 +64,7 @@ func (r *Registrar) Serve(ctx context.Context) error {
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("registration socket %s: removing the old one: %w", path, err)
 	}
-	lis, err := net.Listen("unix", path)
+	lis, err := (&net.ListenConfig{}).Listen(ctx, "unix", path)
 	if err != nil {
 		return fmt.Errorf("registration socket %s: %w", path, err)
 	}

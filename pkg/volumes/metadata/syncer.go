@@ -217,7 +217,7 @@ func (s *Syncer) sync(ctx context.Context, name string) error {
 		return err
 	}
 	s.remember(name, want)
-	klog.FromContext(ctx).V(4).Info("Updated volume metadata", "pv", name, "volume", pv.Spec.CSI.VolumeHandle, "entities", len(want))
+	klog.FromContext(ctx).V(4).Info("Updated volume metadata", "pv", name, "volumeID", pv.Spec.CSI.VolumeHandle, "entities", len(want))
 	return nil
 }
 
