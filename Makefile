@@ -6,7 +6,7 @@ BIN := $(CURDIR)/bin
 export VSPHERE_CLOUD_CACHE ?= $(HOME)/.cache/vsphere-cloud
 ARTIFACTS ?= $(CURDIR)/_output
 CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
-TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/csi-snapshotter hack/tools/chartcheck
+TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/golangci-lint hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/csi-snapshotter hack/tools/chartcheck
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
 .PHONY: help build deps kind-deps kind-up kind-up-helm kind-down test-kind test test-faults test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
@@ -76,13 +76,14 @@ update: ## Regenerate deepcopy code and CRD manifests from api/, and the Helm ch
 	$(CONTROLLER_GEN) crd paths=$(CURDIR)/api/... output:crd:dir=$(CURDIR)/manifests/crds
 	$(GO) run ./hack/gen-chart manifests charts/vsphere-cloud
 
-verify: update ## gofmt, go vet, generated files, go.mod tidiness of every module.
+verify: update ## gofmt, go vet, generated files, go.mod tidiness of every module, golangci-lint (.golangci.yml).
 	@git diff --exit-code -- api manifests/crds charts || { echo "generated files are stale: run make update"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard -- api manifests/crds charts)" || { echo "generated files are not in git: run make update and add them"; exit 1; }
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	@for m in $(TOOL_MODULES); do (cd $$m && $(GO) mod tidy -diff) || exit 1; done
+	hack/lint.sh
 	@echo "verify: ok"
 
 clean: ## Remove build output (not the control-plane cache).

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // Family is an IP family, named as Kubernetes names them.
@@ -352,7 +354,7 @@ func ParseRequested(loadBalancerIP, annotation string) ([]netip.Addr, error) {
 		return nil, err
 	}
 	for _, s := range strings.Split(annotation, ",") {
-		if err := add("annotation "+AnnotationIPs, s); err != nil {
+		if err := add("annotation "+v1alpha1.AnnotationLoadBalancerIPs, s); err != nil {
 			return nil, err
 		}
 	}

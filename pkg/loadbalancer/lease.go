@@ -1,8 +1,6 @@
 package loadbalancer
 
 import (
-	"github.com/vsphere-cloud/provider/api/v1alpha1"
-
 	"encoding/hex"
 	"net/netip"
 	"strings"
@@ -10,9 +8,6 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 )
-
-// LeaseLabel marks the Leases that elect a VIP's announcer.
-const LeaseLabel = v1alpha1.LabelLeaseVIP
 
 // LeaseLabelValue is ip as a label value, which may hold no colons and must start and
 // end with a letter or digit: IPv4 as written, IPv6 in full with "-" for each ":"

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // Serves reports whether this product serves the Service: type LoadBalancer with no class
@@ -15,14 +17,14 @@ func Serves(svc *corev1.Service, classless bool) bool {
 	if svc.Spec.LoadBalancerClass == nil {
 		return classless
 	}
-	return *svc.Spec.LoadBalancerClass == Class
+	return *svc.Spec.LoadBalancerClass == v1alpha1.ServiceClassVIP
 }
 
 // RequestFor describes what a Service asks for.
 func RequestFor(svc *corev1.Service) (Request, error) {
 	r := Request{
 		Service: svc.Namespace + "/" + svc.Name, Namespace: svc.Namespace,
-		SharingKey: svc.Annotations[AnnotationSharingKey], Pool: svc.Annotations[AnnotationPool],
+		SharingKey: svc.Annotations[v1alpha1.AnnotationSharingKey], Pool: svc.Annotations[v1alpha1.AnnotationPool],
 		TrafficPolicy: string(svc.Spec.ExternalTrafficPolicy),
 	}
 	for _, f := range svc.Spec.IPFamilies {
@@ -39,7 +41,7 @@ func RequestFor(svc *corev1.Service) (Request, error) {
 		r.Ports = append(r.Ports, Port{Protocol: proto, Port: p.Port})
 	}
 	var err error
-	r.Requested, err = ParseRequested(svc.Spec.LoadBalancerIP, svc.Annotations[AnnotationIPs])
+	r.Requested, err = ParseRequested(svc.Spec.LoadBalancerIP, svc.Annotations[v1alpha1.AnnotationLoadBalancerIPs])
 	return r, err
 }
 

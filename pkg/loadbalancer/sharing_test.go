@@ -6,12 +6,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // lbService is a LoadBalancer Service with one TCP port and a sharing key.
 func lbService(ns, name, key string, port int32, policy corev1.ServiceExternalTrafficPolicy, requested string) *corev1.Service {
 	return &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{AnnotationSharingKey: key, AnnotationIPs: requested}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: map[string]string{v1alpha1.AnnotationSharingKey: key, v1alpha1.AnnotationLoadBalancerIPs: requested}},
 		Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceTypeLoadBalancer, ExternalTrafficPolicy: policy, IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
 			Ports: []corev1.ServicePort{{Protocol: corev1.ProtocolTCP, Port: port}},

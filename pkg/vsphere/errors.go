@@ -25,8 +25,9 @@ var (
 	ErrPermission = errors.New("permission denied by vCenter")
 	// ErrNoMatch: no VM in the synced, fresh inventory matches, but nothing proves that
 	// none exists (a VM may be hidden from the account, inaccessible, or outside the
-	// watched datacenters). It is reported together with ErrUnavailable: enough to refuse
-	// an attach, never a reason to delete a Node or call a disk detached.
+	// watched datacenters), or the query cannot match anything (a providerID without a
+	// UUID). It is enough to refuse an attach, never a reason to delete a Node or call a
+	// disk detached: only ErrNotFound proves absence.
 	ErrNoMatch = errors.New("no matching VM in the inventory")
 	// ErrAmbiguous: more than one object matches, so no single answer is safe.
 	ErrAmbiguous = errors.New("ambiguous")

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 	"github.com/vsphere-cloud/provider/test/framework"
@@ -61,7 +62,7 @@ func TestBenchVIPSteadyState(t *testing.T) {
 	kube := kubernetes.NewForConfigOrDie(fast)
 	for i := range n {
 		s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("vip-%03d", i), Namespace: "default"},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class),
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(v1alpha1.ServiceClassVIP),
 				Selector: map[string]string{"app": "bench"}, Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
 		if _, err := kube.CoreV1().Services("default").Create(ctx, s, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -101,7 +102,7 @@ func TestBenchVIPSteadyState(t *testing.T) {
 		}
 		announced := 0
 		for i := range l.Items {
-			if c := condition(&l.Items[i], loadbalancer.ConditionAnnounced); c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "on ESXi host ") {
+			if c := condition(&l.Items[i], v1alpha1.ServiceConditionAnnounced); c != nil && c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "on ESXi host ") {
 				announced++
 			}
 		}
@@ -167,7 +168,7 @@ func renewLease(ctx context.Context, kube kubernetes.Interface, ns string, ip ne
 	leases := kube.CoordinationV1().Leases(ns)
 	now := metav1.NewMicroTime(time.Now())
 	l, err := leases.Create(ctx, &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Labels: map[string]string{loadbalancer.LeaseLabel: loadbalancer.LeaseLabelValue(ip)}},
+		ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Labels: map[string]string{v1alpha1.LabelLeaseVIP: loadbalancer.LeaseLabelValue(ip)}},
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: ptr.To[int32](2), AcquireTime: &now, RenewTime: &now},
 	}, metav1.CreateOptions{})
 	if err != nil {

@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -229,7 +228,7 @@ func announcer(t *testing.T, w *lbWorld, svc string, not string) string {
 	t.Helper()
 	var node string
 	w.waitService(t, svc, "not announced by a node other than "+not, func(s *corev1.Service) bool {
-		c := condition(s, loadbalancer.ConditionAnnounced)
+		c := condition(s, v1alpha1.ServiceConditionAnnounced)
 		if c == nil || c.Status != metav1.ConditionTrue {
 			return false
 		}
@@ -412,13 +411,13 @@ func testAnnouncementDualStack(t *testing.T, w *lbWorld, l *vipLAN) {
 		Spec: v1alpha1.VIPPoolSpec{Addresses: []string{"10.77.0.220-10.77.0.221", "fd77::220-fd77::221"}, Network: "VM Network", AutoAssign: ptr.To(false)}}); err != nil {
 		t.Fatal(err)
 	}
-	w.service(t, "dual", withAnnotation(loadbalancer.AnnotationPool, "dual"), func(s *corev1.Service) {
+	w.service(t, "dual", withAnnotation(v1alpha1.AnnotationPool, "dual"), func(s *corev1.Service) {
 		s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
 		s.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicyRequireDualStack)
 	})
 	w.waitService(t, "dual", "no address of each family", func(s *corev1.Service) bool { return ingress(s) == "10.77.0.220,fd77::220" })
 	w.waitService(t, "dual", "not announced", func(s *corev1.Service) bool {
-		c := condition(s, loadbalancer.ConditionAnnounced)
+		c := condition(s, v1alpha1.ServiceConditionAnnounced)
 		return c != nil && c.Status == metav1.ConditionTrue
 	})
 	for _, target := range []string{"10.77.0.220:8080", "[fd77::220]:8080"} {

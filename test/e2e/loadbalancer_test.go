@@ -184,26 +184,26 @@ func TestLoadBalancer(t *testing.T) {
 	w.pool(t, "lan", "10.77.0.200-10.77.0.205")
 
 	t.Run("a class-less Service gets the first free address, ipMode VIP, and Allocated", func(t *testing.T) {
-		w.service(t, "web", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 8080))
+		w.service(t, "web", withAnnotation(v1alpha1.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 8080))
 		s := w.waitService(t, "web", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
 		if ingress(s) != "10.77.0.200" || s.Status.LoadBalancer.Ingress[0].IPMode == nil || *s.Status.LoadBalancer.Ingress[0].IPMode != corev1.LoadBalancerIPModeVIP {
 			t.Fatalf("ingress = %+v, want 10.77.0.200 with ipMode VIP", s.Status.LoadBalancer.Ingress)
 		}
-		s = w.waitService(t, "web", "no Allocated condition", func(s *corev1.Service) bool { return condition(s, loadbalancer.ConditionAllocated) != nil })
-		if c := condition(s, loadbalancer.ConditionAllocated); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "VIPPool lan") {
+		s = w.waitService(t, "web", "no Allocated condition", func(s *corev1.Service) bool { return condition(s, v1alpha1.ServiceConditionAllocated) != nil })
+		if c := condition(s, v1alpha1.ServiceConditionAllocated); c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "VIPPool lan") {
 			t.Errorf("Allocated = %+v", c)
 		}
 	})
 
 	t.Run("Services with one sharing key and other ports share the address; clashing ports stay pending", func(t *testing.T) {
-		w.service(t, "dns", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolUDP, 53))
+		w.service(t, "dns", withAnnotation(v1alpha1.AnnotationSharingKey, "k"), withPort(corev1.ProtocolUDP, 53))
 		s := w.waitService(t, "dns", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
 		if ingress(s) != "10.77.0.200" {
 			t.Errorf("dns got %s, want the shared 10.77.0.200", ingress(s))
 		}
-		w.service(t, "web-clash", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 8080))
+		w.service(t, "web-clash", withAnnotation(v1alpha1.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 8080))
 		w.waitService(t, "web-clash", "no SharingConflict condition", func(s *corev1.Service) bool {
-			c := condition(s, loadbalancer.ConditionAllocated)
+			c := condition(s, v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && ingress(s) == ""
 		})
 		if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return w.hasEvent("web-clash", loadbalancer.ReasonSharingConflict) }) {
@@ -212,20 +212,20 @@ func TestLoadBalancer(t *testing.T) {
 	})
 
 	t.Run("an address a VM uses, or one outside every pool, is never handed out", func(t *testing.T) {
-		w.service(t, "wants-db-ip", withAnnotation(loadbalancer.AnnotationIPs, "10.77.0.201"))
+		w.service(t, "wants-db-ip", withAnnotation(v1alpha1.AnnotationLoadBalancerIPs, "10.77.0.201"))
 		w.waitService(t, "wants-db-ip", "no AddressUsedByVM condition", func(s *corev1.Service) bool {
-			c := condition(s, loadbalancer.ConditionAllocated)
+			c := condition(s, v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonUsedByVM && strings.Contains(c.Message, "db-0")
 		})
-		w.service(t, "outside", withAnnotation(loadbalancer.AnnotationIPs, "192.168.9.9"))
+		w.service(t, "outside", withAnnotation(v1alpha1.AnnotationLoadBalancerIPs, "192.168.9.9"))
 		w.waitService(t, "outside", "no AddressNotInPool condition", func(s *corev1.Service) bool {
-			c := condition(s, loadbalancer.ConditionAllocated)
+			c := condition(s, v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonNotInPool
 		})
 		// A node VM's guest address that is not a VIP it announces is a conflict too.
-		w.service(t, "wants-kube-vip", withAnnotation(loadbalancer.AnnotationIPs, lbKubeVIP))
+		w.service(t, "wants-kube-vip", withAnnotation(v1alpha1.AnnotationLoadBalancerIPs, lbKubeVIP))
 		w.waitService(t, "wants-kube-vip", "no AddressUsedByVM condition naming the node VM", func(s *corev1.Service) bool {
-			c := condition(s, loadbalancer.ConditionAllocated)
+			c := condition(s, v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonUsedByVM && strings.Contains(c.Message, w.nodes[lbNodes-1])
 		})
 		// Automatic allocation skips the VM's address too.
@@ -240,7 +240,7 @@ func TestLoadBalancer(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "copycat", Namespace: "intruder",
-			Annotations: map[string]string{loadbalancer.AnnotationSharingKey: "k", loadbalancer.AnnotationIPs: "10.77.0.200"}},
+			Annotations: map[string]string{v1alpha1.AnnotationSharingKey: "k", v1alpha1.AnnotationLoadBalancerIPs: "10.77.0.200"}},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 2222, Protocol: corev1.ProtocolTCP}}}}
 		if _, err := w.cp.Client.CoreV1().Services("intruder").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
@@ -249,16 +249,16 @@ func TestLoadBalancer(t *testing.T) {
 			s, err := w.cp.Client.CoreV1().Services("intruder").Get(ctx, "copycat", metav1.GetOptions{})
 			c := (*metav1.Condition)(nil)
 			if err == nil {
-				c = condition(s, loadbalancer.ConditionAllocated)
+				c = condition(s, v1alpha1.ServiceConditionAllocated)
 			}
 			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && ingress(s) == ""
 		}) {
 			t.Fatalf("intruder/copycat joined default's shared address, or was not refused:\n%s", w.ccm.Tail(3000))
 		}
-		w.service(t, "local-joiner", withAnnotation(loadbalancer.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 9090),
+		w.service(t, "local-joiner", withAnnotation(v1alpha1.AnnotationSharingKey, "k"), withPort(corev1.ProtocolTCP, 9090),
 			func(s *corev1.Service) { s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal })
 		w.waitService(t, "local-joiner", "no SharingConflict for a Local Service joining Cluster ones", func(s *corev1.Service) bool {
-			c := condition(s, loadbalancer.ConditionAllocated)
+			c := condition(s, v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Reason == loadbalancer.ReasonSharingConflict && strings.Contains(c.Message, "externalTrafficPolicy") && ingress(s) == ""
 		})
 		for _, del := range []struct{ ns, name string }{{"intruder", "copycat"}, {"default", "local-joiner"}} {
@@ -269,9 +269,9 @@ func TestLoadBalancer(t *testing.T) {
 	})
 
 	t.Run("a Service of class vsphere-cloud.io/vip is served by our controller and releases on delete", func(t *testing.T) {
-		w.service(t, "classy", withClass(loadbalancer.Class))
+		w.service(t, "classy", withClass(v1alpha1.ServiceClassVIP))
 		s := w.waitService(t, "classy", "no ingress", func(s *corev1.Service) bool { return ingress(s) != "" })
-		if ingress(s) != "10.77.0.203" || !contains(s.Finalizers, loadbalancer.Finalizer) {
+		if ingress(s) != "10.77.0.203" || !contains(s.Finalizers, v1alpha1.FinalizerVIP) {
 			t.Fatalf("classy: ingress %s, finalizers %v", ingress(s), s.Finalizers)
 		}
 		if err := w.cp.Client.CoreV1().Services("default").Delete(ctx, "classy", metav1.DeleteOptions{}); err != nil {
@@ -313,9 +313,9 @@ func TestLoadBalancer(t *testing.T) {
 		// Neither pool auto-assigns: only Services that name them draw from them. The
 		// Services are of our class: class-less ones are retried by the upstream service
 		// controller at its own back-off (5 s, then doubling), whatever we watch.
-		w.service(t, "waits-for-pool", withAnnotation(loadbalancer.AnnotationPool, "later"), withClass(loadbalancer.Class))
+		w.service(t, "waits-for-pool", withAnnotation(v1alpha1.AnnotationPool, "later"), withClass(v1alpha1.ServiceClassVIP))
 		w.waitService(t, "waits-for-pool", "not pending", func(s *corev1.Service) bool {
-			c := condition(s, loadbalancer.ConditionAllocated)
+			c := condition(s, v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Status == metav1.ConditionFalse
 		})
 		start := time.Now()
@@ -339,8 +339,8 @@ func TestLoadBalancer(t *testing.T) {
 		if _, err := w.cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-ns"}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "team-svc", Namespace: "team-ns", Annotations: map[string]string{loadbalancer.AnnotationPool: "team-a"}},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(loadbalancer.Class), Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
+		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "team-svc", Namespace: "team-ns", Annotations: map[string]string{v1alpha1.AnnotationPool: "team-a"}},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerClass: ptr.To(v1alpha1.ServiceClassVIP), Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}}
 		if _, err := w.cp.Client.CoreV1().Services("team-ns").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +352,7 @@ func TestLoadBalancer(t *testing.T) {
 			return s
 		}
 		if !framework.WaitFor(20*time.Second, 100*time.Millisecond, func() bool {
-			c := condition(get(), loadbalancer.ConditionAllocated)
+			c := condition(get(), v1alpha1.ServiceConditionAllocated)
 			return c != nil && c.Status == metav1.ConditionFalse
 		}) {
 			t.Fatalf("team-svc in an unlabelled Namespace is not pending: %+v", get().Status)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
@@ -108,7 +109,7 @@ func (a *Agent) acquire(ctx context.Context, ip netip.Addr, l *coordinationv1.Le
 	wctx, cancel := a.writeCtx(ctx)
 	var err error
 	if l == nil {
-		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Namespace: a.cfg.Namespace, Labels: map[string]string{loadbalancer.LeaseLabel: loadbalancer.LeaseLabelValue(ip)}}}
+		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: loadbalancer.LeaseName(ip), Namespace: a.cfg.Namespace, Labels: map[string]string{v1alpha1.LabelLeaseVIP: loadbalancer.LeaseLabelValue(ip)}}}
 		setHostLabel(l, host)
 		l.Spec = coordinationv1.LeaseSpec{HolderIdentity: ptr.To(a.cfg.NodeName), LeaseDurationSeconds: &secs, AcquireTime: &mt, RenewTime: &mt}
 		err = a.cfg.Client.Create(wctx, l)

@@ -12,9 +12,6 @@ import (
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
-// HostLabel on a VIP Lease names the ESXi host of the node that holds it.
-const HostLabel = v1alpha1.LabelLeaseESXiHost
-
 // HostLabelValue is the ESXi host's name as a label value: the name itself when it is
 // a valid label value, otherwise "h-" and the hex SHA-224 of the name (58 characters).
 // A host registered in vCenter by IPv6 address ("fd00::10") or by a name longer than 63
@@ -32,10 +29,10 @@ func setHostLabel(l *coordinationv1.Lease, host string) {
 		l.Labels = map[string]string{}
 	}
 	if host == "" {
-		delete(l.Labels, HostLabel)
+		delete(l.Labels, v1alpha1.LabelLeaseESXiHost)
 		return
 	}
-	l.Labels[HostLabel] = HostLabelValue(host)
+	l.Labels[v1alpha1.LabelLeaseESXiHost] = HostLabelValue(host)
 }
 
 func hostOf(nvm *v1alpha1.NodeVM) string {
@@ -51,7 +48,7 @@ func (a *Agent) ledFromHost(ctx context.Context, host string) int {
 		return 0
 	}
 	var leases coordinationv1.LeaseList
-	if err := a.cfg.Client.List(ctx, &leases, client.InNamespace(a.cfg.Namespace), client.MatchingLabels{HostLabel: HostLabelValue(host)}); err != nil {
+	if err := a.cfg.Client.List(ctx, &leases, client.InNamespace(a.cfg.Namespace), client.MatchingLabels{v1alpha1.LabelLeaseESXiHost: HostLabelValue(host)}); err != nil {
 		return 0
 	}
 	n := 0

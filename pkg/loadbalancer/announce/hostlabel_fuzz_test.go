@@ -6,6 +6,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // FuzzHostLabelValue: any ESXi host name vCenter may report (an IPv6 address, a long
@@ -28,8 +30,8 @@ func FuzzHostLabelValue(f *testing.F) {
 		}
 		l := &coordinationv1.Lease{}
 		setHostLabel(l, host)
-		if host != "" && l.Labels[HostLabel] != v {
-			t.Fatalf("Lease label %q, want %q", l.Labels[HostLabel], v)
+		if host != "" && l.Labels[v1alpha1.LabelLeaseESXiHost] != v {
+			t.Fatalf("Lease label %q, want %q", l.Labels[v1alpha1.LabelLeaseESXiHost], v)
 		}
 	})
 }

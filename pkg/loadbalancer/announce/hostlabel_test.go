@@ -47,7 +47,7 @@ func TestHostNamesThatAreNotLabelValues(t *testing.T) {
 			if holder(t, c) != "a" || !a.dp.has(vip) {
 				t.Fatalf("a did not announce the VIP from host %q", host)
 			}
-			v := lease(t, c).Labels[HostLabel]
+			v := lease(t, c).Labels[v1alpha1.LabelLeaseESXiHost]
 			if errs := validation.IsValidLabelValue(v); len(errs) > 0 || v == "" {
 				t.Fatalf("host label %q: %v", v, errs)
 			}
@@ -68,8 +68,8 @@ func TestReannounceAfterTheVMMoves(t *testing.T) {
 		a.step(100 * time.Millisecond)
 	}
 	before := a.dp.announcements()
-	if before == 0 || lease(t, c).Labels[HostLabel] != "esx-1" {
-		t.Fatalf("a announced %d times from %q", before, lease(t, c).Labels[HostLabel])
+	if before == 0 || lease(t, c).Labels[v1alpha1.LabelLeaseESXiHost] != "esx-1" {
+		t.Fatalf("a announced %d times from %q", before, lease(t, c).Labels[v1alpha1.LabelLeaseESXiHost])
 	}
 	a.step(100 * time.Millisecond)
 	if a.dp.announcements() != before {
@@ -87,7 +87,7 @@ func TestReannounceAfterTheVMMoves(t *testing.T) {
 	if a.dp.announcements() <= before {
 		t.Fatal("no announcement after the VM moved to another host")
 	}
-	if got := lease(t, c).Labels[HostLabel]; got != "esx-2" {
+	if got := lease(t, c).Labels[v1alpha1.LabelLeaseESXiHost]; got != "esx-2" {
 		t.Fatalf("the Lease names host %q after the move, want esx-2", got)
 	}
 	for range 25 {

@@ -1,6 +1,6 @@
 // Package lbcontroller is the cloud-controller side of LoadBalancer Services: the
 // cloudprovider.LoadBalancer for class-less Services, a Service controller for Services
-// of loadbalancer.Class (address, finalizer, status) that also keeps the Allocated and
+// of v1alpha1.ServiceClassVIP (address, finalizer, status) that also keeps the Allocated and
 // Announced conditions of every Service served, a VIPPool controller that writes the
 // pools' status, and the reaper of lapsed VIP Leases.
 //

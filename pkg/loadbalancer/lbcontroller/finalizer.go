@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // finalizersPatch is a JSON merge patch (RFC 7386) of an object's finalizers. With
@@ -36,27 +36,27 @@ func finalizersPatchFor(list []string, resourceVersion string) ([]byte, error) {
 	return json.Marshal(finalizersPatch{Metadata: finalizersPatchMeta{Finalizers: list, ResourceVersion: resourceVersion}})
 }
 
-// addFinalizer adds loadbalancer.Finalizer to svc and returns the Service as written.
+// addFinalizer adds v1alpha1.FinalizerVIP to svc and returns the Service as written.
 // The patch carries no resourceVersion: the list it writes is svc's own plus ours.
 func addFinalizer(ctx context.Context, kube kubernetes.Interface, svc *corev1.Service) (*corev1.Service, error) {
-	if slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
+	if slices.Contains(svc.Finalizers, v1alpha1.FinalizerVIP) {
 		return svc, nil
 	}
-	patch, err := finalizersPatchFor(append(slices.Clone(svc.Finalizers), loadbalancer.Finalizer), "")
+	patch, err := finalizersPatchFor(append(slices.Clone(svc.Finalizers), v1alpha1.FinalizerVIP), "")
 	if err != nil {
 		return nil, err
 	}
 	return kube.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 }
 
-// removeFinalizer takes loadbalancer.Finalizer off svc, if it has it. The patch is
+// removeFinalizer takes v1alpha1.FinalizerVIP off svc, if it has it. The patch is
 // checked against svc's resourceVersion, so that a finalizer another controller added
 // meanwhile is not dropped (the Conflict is retried). A Service already gone is fine.
 func removeFinalizer(ctx context.Context, kube kubernetes.Interface, svc *corev1.Service) error {
-	if !slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
+	if !slices.Contains(svc.Finalizers, v1alpha1.FinalizerVIP) {
 		return nil
 	}
-	rest := slices.DeleteFunc(slices.Clone(svc.Finalizers), func(f string) bool { return f == loadbalancer.Finalizer })
+	rest := slices.DeleteFunc(slices.Clone(svc.Finalizers), func(f string) bool { return f == v1alpha1.FinalizerVIP })
 	patch, err := finalizersPatchFor(rest, svc.ResourceVersion)
 	if err != nil {
 		return err

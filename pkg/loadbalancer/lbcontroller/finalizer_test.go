@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // TestFinalizersPatchIsJSON: the patch is valid JSON that says exactly the list and the
@@ -21,7 +21,7 @@ func TestFinalizersPatchIsJSON(t *testing.T) {
 		list []string
 		rv   string
 	}{
-		{name: "ours alone", list: []string{loadbalancer.Finalizer}, rv: "42"},
+		{name: "ours alone", list: []string{v1alpha1.FinalizerVIP}, rv: "42"},
 		{name: "none left", list: nil, rv: "42"},
 		{name: "quotes and backslashes", list: []string{`example.com/"quoted"`, `example.com/back\slash`}, rv: `4"2`},
 		{name: "unicode", list: []string{"例え.jp/ファイナライザー", "example.com/\u00fcber", "example.com/\u2028line"}},
@@ -65,7 +65,7 @@ func TestFinalizerPatchesKeepOtherFinalizers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := append(slices.Clone(others), loadbalancer.Finalizer); !slices.Equal(added.Finalizers, want) {
+	if want := append(slices.Clone(others), v1alpha1.FinalizerVIP); !slices.Equal(added.Finalizers, want) {
 		t.Fatalf("after adding: %q, want %q", added.Finalizers, want)
 	}
 	if err := removeFinalizer(ctx, h.kube, added); err != nil {

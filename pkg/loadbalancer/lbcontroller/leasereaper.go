@@ -14,7 +14,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
-	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // LeaseReaper frees the VIP Lease of a node that stopped renewing it. Nodes may claim only
@@ -52,7 +52,7 @@ func (r *LeaseReaper) Run(ctx context.Context) {
 	log := klog.FromContext(ctx).WithValues("namespace", r.namespace)
 	ctx = klog.NewContext(ctx, log)
 	f := informers.NewSharedInformerFactoryWithOptions(r.client, 0, informers.WithNamespace(r.namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = loadbalancer.LeaseLabel }))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.LabelLeaseVIP }))
 	inf := f.Coordination().V1().Leases().Informer()
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.observe(obj) },

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
@@ -136,10 +137,10 @@ func (r *serviceReconciler) leaseLapsed(key string) {
 
 // enqueueHoldersOf queues the Services that hold the Lease's address.
 func (r *serviceReconciler) enqueueHoldersOf(l *coordinationv1.Lease) {
-	if l.Labels[loadbalancer.LeaseLabel] == "" {
+	if l.Labels[v1alpha1.LabelLeaseVIP] == "" {
 		return
 	}
-	ip, err := loadbalancer.ParseLeaseLabel(l.Labels[loadbalancer.LeaseLabel])
+	ip, err := loadbalancer.ParseLeaseLabel(l.Labels[v1alpha1.LabelLeaseVIP])
 	if err != nil {
 		return
 	}

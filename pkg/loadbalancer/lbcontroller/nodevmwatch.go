@@ -36,7 +36,7 @@ func (r *serviceReconciler) nodeVMMoved(obj any) {
 		if loadbalancer.LeaseHolder(l, now) != nvm.Name {
 			continue
 		}
-		if ip, err := loadbalancer.ParseLeaseLabel(l.Labels[loadbalancer.LeaseLabel]); err == nil {
+		if ip, err := loadbalancer.ParseLeaseLabel(l.Labels[v1alpha1.LabelLeaseVIP]); err == nil {
 			vips = append(vips, ip)
 		}
 	}

@@ -119,7 +119,7 @@ func TestIsVIP(t *testing.T) {
 func vipLease(holder string, renewed time.Time) *coordinationv1.Lease {
 	return &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "vips", Name: "vip-10-0-0-1", ResourceVersion: renewed.String(),
-			Labels: map[string]string{loadbalancer.LeaseLabel: "10.0.0.1"}},
+			Labels: map[string]string{v1alpha1.LabelLeaseVIP: "10.0.0.1"}},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(holder), LeaseDurationSeconds: ptr.To[int32](2), RenewTime: ptr.To(metav1.NewMicroTime(renewed))},
 	}
 }

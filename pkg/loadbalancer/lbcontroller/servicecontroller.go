@@ -17,10 +17,11 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
-// serviceReconciler allocates for Services of loadbalancer.Class (finalizer, address,
+// serviceReconciler allocates for Services of v1alpha1.ServiceClassVIP (finalizer, address,
 // status) and keeps every served Service's Allocated and Announced conditions. Its queue
 // holds Service keys (namespace/name); Service, Namespace, VIP Lease and NodeVM events
 // fill it.
@@ -114,13 +115,13 @@ func (r *serviceReconciler) reconcile(ctx context.Context, key string) error {
 		return err
 	}
 	svc := cached.DeepCopy()
-	ours := svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass == loadbalancer.Class
+	ours := svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass == v1alpha1.ServiceClassVIP
 	if !loadbalancer.Serves(svc, r.classless) || (ours && svc.DeletionTimestamp != nil) {
 		if ours || r.alloc.Held(key) != nil {
 			r.alloc.Release(key)
 			r.usageChanged()
 		}
-		if ours && svc.Spec.Type == corev1.ServiceTypeLoadBalancer || slices.Contains(svc.Finalizers, loadbalancer.Finalizer) {
+		if ours && svc.Spec.Type == corev1.ServiceTypeLoadBalancer || slices.Contains(svc.Finalizers, v1alpha1.FinalizerVIP) {
 			return removeFinalizer(ctx, r.kube, svc)
 		}
 		return nil

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
@@ -42,7 +43,7 @@ func deleting(finalizers ...string) func(*corev1.Service) {
 }
 
 func TestServiceReconcile(t *testing.T) {
-	ours := ptr.To(loadbalancer.Class)
+	ours := ptr.To(v1alpha1.ServiceClassVIP)
 	addr := netip.MustParseAddr
 	for _, tc := range []struct {
 		name      string
@@ -55,16 +56,16 @@ func TestServiceReconcile(t *testing.T) {
 		svc:  lbService("web", ours),
 		check: func(t *testing.T, h *testServices) {
 			svc := h.get(t, "default", "web")
-			if !slices.Equal(svc.Finalizers, []string{loadbalancer.Finalizer}) {
-				t.Errorf("finalizers = %v, want [%s]", svc.Finalizers, loadbalancer.Finalizer)
+			if !slices.Equal(svc.Finalizers, []string{v1alpha1.FinalizerVIP}) {
+				t.Errorf("finalizers = %v, want [%s]", svc.Finalizers, v1alpha1.FinalizerVIP)
 			}
 			if got := loadbalancer.IngressIPs(svc); !slices.Equal(got, []netip.Addr{addr("10.0.0.1")}) {
 				t.Errorf("ingress = %v, want 10.0.0.1", got)
 			}
-			if c := meta.FindStatusCondition(svc.Status.Conditions, loadbalancer.ConditionAllocated); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "10.0.0.1 from VIPPool lan") {
+			if c := meta.FindStatusCondition(svc.Status.Conditions, v1alpha1.ServiceConditionAllocated); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "10.0.0.1 from VIPPool lan") {
 				t.Errorf("Allocated = %+v", c)
 			}
-			if c := meta.FindStatusCondition(svc.Status.Conditions, loadbalancer.ConditionAnnounced); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "NotAnnounced" {
+			if c := meta.FindStatusCondition(svc.Status.Conditions, v1alpha1.ServiceConditionAnnounced); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "NotAnnounced" {
 				t.Errorf("Announced = %+v, want False NotAnnounced (no Lease)", c)
 			}
 			if got := h.p.alloc.Held("default/web"); !slices.Equal(got, []netip.Addr{addr("10.0.0.1")}) {
@@ -76,7 +77,7 @@ func TestServiceReconcile(t *testing.T) {
 		},
 	}, {
 		name: "deleting a Service of the class releases its VIP and removes the finalizer",
-		svc:  lbService("web", ours, withIngress("10.0.0.1"), deleting("example.com/keep", loadbalancer.Finalizer)),
+		svc:  lbService("web", ours, withIngress("10.0.0.1"), deleting("example.com/keep", v1alpha1.FinalizerVIP)),
 		setup: func(h *testServices) {
 			h.p.alloc.Restore(request("web"), []netip.Addr{addr("10.0.0.1")})
 		},
@@ -115,10 +116,10 @@ func TestServiceReconcile(t *testing.T) {
 		check: untouched,
 	}, {
 		name: "a Service of the class asking for an address outside every pool is pending, with an Event",
-		svc:  lbService("web", ours, func(s *corev1.Service) { s.Annotations[loadbalancer.AnnotationIPs] = "192.168.9.9" }),
+		svc:  lbService("web", ours, func(s *corev1.Service) { s.Annotations[v1alpha1.AnnotationLoadBalancerIPs] = "192.168.9.9" }),
 		check: func(t *testing.T, h *testServices) {
 			svc := h.get(t, "default", "web")
-			if c := meta.FindStatusCondition(svc.Status.Conditions, loadbalancer.ConditionAllocated); c == nil || c.Status != metav1.ConditionFalse || c.Reason != loadbalancer.ReasonNotInPool {
+			if c := meta.FindStatusCondition(svc.Status.Conditions, v1alpha1.ServiceConditionAllocated); c == nil || c.Status != metav1.ConditionFalse || c.Reason != loadbalancer.ReasonNotInPool {
 				t.Errorf("Allocated = %+v, want False %s", c, loadbalancer.ReasonNotInPool)
 			}
 			if len(svc.Status.LoadBalancer.Ingress) != 0 {
@@ -140,7 +141,7 @@ func TestServiceReconcile(t *testing.T) {
 		},
 		check: func(t *testing.T, h *testServices) {
 			svc := h.get(t, "default", "web")
-			if c := meta.FindStatusCondition(svc.Status.Conditions, loadbalancer.ConditionAllocated); c == nil || c.Status != metav1.ConditionTrue {
+			if c := meta.FindStatusCondition(svc.Status.Conditions, v1alpha1.ServiceConditionAllocated); c == nil || c.Status != metav1.ConditionTrue {
 				t.Errorf("Allocated = %+v", c)
 			}
 			if len(svc.Finalizers) != 0 {
@@ -182,7 +183,7 @@ func untouched(t *testing.T, h *testServices) {
 // TestEnsureLoadBalancerResultBecomesTheCondition: the error EnsureLoadBalancer returns
 // for a class-less Service is the reason of its Allocated condition, with an Event.
 func TestEnsureLoadBalancerResultBecomesTheCondition(t *testing.T) {
-	svc := lbService("web", nil, func(s *corev1.Service) { s.Annotations[loadbalancer.AnnotationIPs] = "192.168.9.9" })
+	svc := lbService("web", nil, func(s *corev1.Service) { s.Annotations[v1alpha1.AnnotationLoadBalancerIPs] = "192.168.9.9" })
 	h := newTestServices(t, true, svc)
 	h.p.services = h.serviceReconciler
 	close(h.p.ready)
@@ -195,7 +196,7 @@ func TestEnsureLoadBalancerResultBecomesTheCondition(t *testing.T) {
 	if err := h.reconcile(context.Background(), "default/web"); err != nil {
 		t.Fatal(err)
 	}
-	c := meta.FindStatusCondition(h.get(t, "default", "web").Status.Conditions, loadbalancer.ConditionAllocated)
+	c := meta.FindStatusCondition(h.get(t, "default", "web").Status.Conditions, v1alpha1.ServiceConditionAllocated)
 	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != loadbalancer.ReasonNotInPool {
 		t.Errorf("Allocated = %+v, want False %s", c, loadbalancer.ReasonNotInPool)
 	}

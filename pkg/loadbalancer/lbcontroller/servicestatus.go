@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/pkg/loadbalancer"
 )
 
@@ -31,7 +32,7 @@ func (r *serviceReconciler) writeConditions(ctx context.Context, svc *corev1.Ser
 	orig := svc.Status.DeepCopy()
 	gen := svc.Generation
 	if allocErr != nil {
-		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: loadbalancer.ConditionAllocated, Status: metav1.ConditionFalse, Reason: reasonOf(allocErr), Message: allocErr.Error(), ObservedGeneration: gen})
+		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: v1alpha1.ServiceConditionAllocated, Status: metav1.ConditionFalse, Reason: reasonOf(allocErr), Message: allocErr.Error(), ObservedGeneration: gen})
 	} else if ips := loadbalancer.IngressIPs(svc); len(ips) > 0 {
 		pools := make([]string, 0, len(ips))
 		for _, ip := range ips {
@@ -39,11 +40,11 @@ func (r *serviceReconciler) writeConditions(ctx context.Context, svc *corev1.Ser
 				pools = append(pools, ip.String()+" from VIPPool "+pool.Name)
 			}
 		}
-		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: loadbalancer.ConditionAllocated, Status: metav1.ConditionTrue, Reason: reasonAllocated, Message: strings.Join(pools, "; "), ObservedGeneration: gen})
+		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: v1alpha1.ServiceConditionAllocated, Status: metav1.ConditionTrue, Reason: reasonAllocated, Message: strings.Join(pools, "; "), ObservedGeneration: gen})
 	}
 	if len(loadbalancer.IngressIPs(svc)) > 0 {
 		st, reason, msg := r.announced(ctx, svc)
-		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: loadbalancer.ConditionAnnounced, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
+		meta.SetStatusCondition(&svc.Status.Conditions, metav1.Condition{Type: v1alpha1.ServiceConditionAnnounced, Status: st, Reason: reason, Message: msg, ObservedGeneration: gen})
 	}
 	if equality.Semantic.DeepEqual(orig, &svc.Status) {
 		return nil

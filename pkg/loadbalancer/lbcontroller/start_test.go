@@ -27,7 +27,7 @@ import (
 // count drops; the VIP is then free again.
 func TestRunWiresTheControllers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	kube := kubefake.NewClientset(lbService("web", ptr.To(loadbalancer.Class)), node("node-a", "uuid-a", "10.0.9.10"))
+	kube := kubefake.NewClientset(lbService("web", ptr.To(v1alpha1.ServiceClassVIP)), node("node-a", "uuid-a", "10.0.9.10"))
 	crc := noWatchList{crfake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithStatusSubresource(&v1alpha1.VIPPool{}).
 		WithObjects(vipPool("lan", "10.0.0.1-10.0.0.3")).Build()}
 	shared := informers.NewSharedInformerFactory(kube, 0)
@@ -60,7 +60,7 @@ func TestRunWiresTheControllers(t *testing.T) {
 
 	waitFor("no VIP and finalizer", func() bool {
 		svc := service()
-		return slices.Equal(loadbalancer.IngressIPs(svc), []netip.Addr{netip.MustParseAddr("10.0.0.1")}) && slices.Contains(svc.Finalizers, loadbalancer.Finalizer)
+		return slices.Equal(loadbalancer.IngressIPs(svc), []netip.Addr{netip.MustParseAddr("10.0.0.1")}) && slices.Contains(svc.Finalizers, v1alpha1.FinalizerVIP)
 	})
 	waitFor("the pool does not count the VIP", func() bool { return used() == 1 })
 	if !p.IsVIP(netip.MustParseAddr("10.0.0.1")) {
@@ -72,7 +72,7 @@ func TestRunWiresTheControllers(t *testing.T) {
 	if _, err := kube.CoreV1().Services("default").Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("the finalizer stays", func() bool { return !slices.Contains(service().Finalizers, loadbalancer.Finalizer) })
+	waitFor("the finalizer stays", func() bool { return !slices.Contains(service().Finalizers, v1alpha1.FinalizerVIP) })
 	waitFor("the pool still counts the VIP", func() bool { return used() == 0 })
 	if got := p.alloc.Held("default/web"); got != nil {
 		t.Errorf("still held: %v", got)

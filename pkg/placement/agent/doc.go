@@ -3,6 +3,7 @@
 // writes placement labels, conditions with reasons and fixes, and the host-maintenance
 // taint. It never talks to vCenter and watches only its own Node and NodeVM.
 //
-// It does not drain Nodes (that is left to an optional, off-by-default step not built yet)
-// and does not change anything but its own Node.
+// It changes nothing but its own Node, except that with --drain-on-host-maintenance
+// (off by default) RunDrain evicts the Node's Pods, respecting PodDisruptionBudgets, while
+// its ESXi host enters or is in maintenance mode.
 package agent
