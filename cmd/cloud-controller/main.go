@@ -18,6 +18,7 @@ import (
 	"k8s.io/cloud-provider/options"
 	"k8s.io/component-base/cli"
 	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/klog/v2"
 	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
@@ -30,8 +31,9 @@ func main() {
 	os.Exit(run())
 }
 
-// run is the whole program: flags, validation, then wire (wiring.go) builds every
-// dependency once, and the framework runs the controllers on them.
+// run is the whole program: flags and our validation, then the framework's: it applies the
+// logging flags and its options, asks initCloud for the cloud, where wire (wiring.go)
+// builds every dependency once, and runs the controllers on them.
 func run() int {
 	opts, err := options.NewCloudControllerManagerOptions()
 	if err != nil {
@@ -43,27 +45,34 @@ func run() int {
 	fss := cliflag.NamedFlagSets{}
 	csiOpts.addFlags(&fss)
 
-	// deps is filled by RunE once flags are parsed, before the framework calls initCloud
-	// or any controller constructor.
+	// cfg is the validated cloud config, set by RunE before the framework's own RunE.
+	var cfg *config.Config
+	// deps is filled by wire when the framework asks for the cloud: once per process, after
+	// it has applied the logging flags and validated its own options (starting vSphere
+	// before that raced with klog's set-up and connected for options it then rejected),
+	// and before any controller constructor runs.
 	deps := &dependencies{}
-	initCloud := func(*cloudcontrollerconfig.CompletedConfig) cloudprovider.Interface { return deps.cloud }
+	initCloud := func(c *cloudcontrollerconfig.CompletedConfig) cloudprovider.Interface {
+		if err := wire(context.Background(), deps, cfg, c, csiOpts); err != nil {
+			klog.ErrorS(err, "Cannot start cloud-controller")
+			klog.FlushAndExit(klog.ExitFlushTimeout, 1)
+		}
+		return deps.cloud
+	}
 	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(csiOpts, deps), names.CCMControllerAliases(), fss, wait.NeverStop)
 	cmd.Use = "cloud-controller"
 	runE := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		// Validate the cloud config before anything connects, so a bad file fails at start
 		// with every field named, and exit status 1.
-		cfg, err := validateCloudConfig(opts)
-		if err != nil {
+		var err error
+		if cfg, err = validateCloudConfig(opts); err != nil {
 			return err // cli.Run prints it once and exits 1
 		}
 		if err := csiOpts.validate(); err != nil {
 			return err
 		}
 		cfg.ClusterID = opts.KubeCloudShared.ClusterName
-		if err := wire(context.Background(), deps, cfg, opts, csiOpts); err != nil {
-			return err
-		}
 		return runE(c, args)
 	}
 	cmd.SilenceUsage = true

@@ -6,8 +6,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/cloud-provider/options"
+	cloudcontrollerconfig "k8s.io/cloud-provider/app/config"
 	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/provider"
@@ -29,11 +28,10 @@ type dependencies struct {
 
 // wire builds and starts the dependencies, and the CSI Controller service when
 // --csi-endpoint is set.
-func wire(ctx context.Context, deps *dependencies, cfg *config.Config, opts *options.CloudControllerManagerOptions, csiOpts *csiOptions) error {
-	rc, err := clientcmd.BuildConfigFromFlags(opts.Master, opts.Generic.ClientConnection.Kubeconfig)
-	if err != nil {
-		return fmt.Errorf("--kubeconfig: %w", err)
-	}
+// The framework calls it through initCloud; c.Kubeconfig honours the client flags
+// (--kubeconfig, --kube-api-qps, --kube-api-burst, --kube-api-content-type).
+func wire(ctx context.Context, deps *dependencies, cfg *config.Config, c *cloudcontrollerconfig.CompletedConfig, csiOpts *csiOptions) error {
+	rc := c.Kubeconfig
 	creds, err := kubernetes.NewForConfig(userAgent(rc, "vsphere-cloud-credentials"))
 	if err != nil {
 		return fmt.Errorf("building a Kubernetes client for credentials: %w", err)
