@@ -57,3 +57,14 @@ const (
 	// that candidates can spread leaders over hosts without reading other nodes' NodeVMs.
 	LabelLeaseESXiHost = "vsphere-cloud.io/esxi-host"
 )
+
+// Node failover on proof (cloud-controller's placement controller, pkg/placement).
+const (
+	// TaintValueOutOfService is the value of the node.kubernetes.io/out-of-service taint
+	// (corev1.TaintNodeOutOfService) cloud-controller adds, as Kubernetes' documentation of
+	// non-graceful node shutdown writes it.
+	TaintValueOutOfService = "nodeshutdown"
+	// AnnotationOutOfService marks a Node whose out-of-service taint cloud-controller added,
+	// and says why; only such a taint is ever removed by cloud-controller.
+	AnnotationOutOfService = "vsphere-cloud.io/out-of-service"
+)

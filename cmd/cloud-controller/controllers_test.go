@@ -20,7 +20,7 @@ func TestManifestRunsEveryControllerOfOurs(t *testing.T) {
 		t.Fatal("manifests/cloud-controller.yaml passes no --controllers")
 	}
 	listed := strings.Split(string(m[1]), ",")
-	for name := range controllerInitializers(&csiOptions{}, &dependencies{}) {
+	for name := range controllerInitializers(&csiOptions{}, &placementOptions{}, &dependencies{}) {
 		if strings.HasPrefix(name, "vsphere-") && !slices.Contains(listed, name) {
 			t.Errorf("controller %s is not in the manifest's --controllers (%s)", name, m[1])
 		}

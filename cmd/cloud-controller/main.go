@@ -18,10 +18,10 @@ import (
 	"k8s.io/cloud-provider/options"
 	"k8s.io/component-base/cli"
 	cliflag "k8s.io/component-base/cli/flag"
-	"k8s.io/klog/v2"
 	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/klog/v2"
 
 	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -44,6 +44,8 @@ func run() int {
 	csiOpts := &csiOptions{}
 	fss := cliflag.NamedFlagSets{}
 	csiOpts.addFlags(&fss)
+	placementOpts := &placementOptions{}
+	placementOpts.addFlags(&fss)
 
 	// cfg is the validated cloud config, set by RunE before the framework's own RunE.
 	var cfg *config.Config
@@ -59,7 +61,7 @@ func run() int {
 		}
 		return deps.cloud
 	}
-	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(csiOpts, deps), names.CCMControllerAliases(), fss, wait.NeverStop)
+	cmd := app.NewCloudControllerManagerCommand(opts, initCloud, controllerInitializers(csiOpts, placementOpts, deps), names.CCMControllerAliases(), fss, wait.NeverStop)
 	cmd.Use = "cloud-controller"
 	runE := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
@@ -94,7 +96,7 @@ func validateCloudConfig(opts *options.CloudControllerManagerOptions) (*config.C
 // controllerInitializers copies the framework's defaults and gives each controller a
 // client name of its own, so audit logs and RBAC tell them apart; ours take their
 // dependencies from deps.
-func controllerInitializers(csiOpts *csiOptions, deps *dependencies) map[string]app.ControllerInitFuncConstructor {
+func controllerInitializers(csiOpts *csiOptions, placementOpts *placementOptions, deps *dependencies) map[string]app.ControllerInitFuncConstructor {
 	out := make(map[string]app.ControllerInitFuncConstructor, len(app.DefaultInitFuncConstructors))
 	for name, c := range app.DefaultInitFuncConstructors {
 		c.InitContext.ClientName = "vsphere-cloud-" + c.InitContext.ClientName
@@ -102,7 +104,7 @@ func controllerInitializers(csiOpts *csiOptions, deps *dependencies) map[string]
 	}
 	out[placementControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-placement"},
-		Constructor: startPlacement(deps),
+		Constructor: startPlacement(placementOpts, deps),
 	}
 	out[orphansControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-orphan-disks"},

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -51,6 +52,8 @@ type Controller struct {
 	events record.EventRecorder
 	// cluster names the Kubernetes cluster in the VM's node mark; empty turns marking off.
 	cluster string
+	// OutOfService turns on failover on proof (failover.go): set it before Run.
+	OutOfService bool
 
 	mu      sync.Mutex
 	written map[string]v1alpha1.NodeVMStatus
@@ -190,12 +193,19 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 			}
 		}
 	}
+	failoverErr := c.failover(ctx, node, vm, lookupErr, dups)
+	return errors.Join(failoverErr, c.writeStatus(ctx, node, vm, lookupErr, dups))
+}
 
+// writeStatus writes the Node's NodeVM status when it differs from the last one written.
+func (c *Controller) writeStatus(ctx context.Context, node *corev1.Node, vm vsphere.VM, lookupErr error, dups []string) error {
+	name := node.Name
 	c.mu.Lock()
 	prev, known := c.written[name]
 	c.mu.Unlock()
 	var obj *v1alpha1.NodeVM // read from the API only when needed
 	if !known {
+		var err error
 		if obj, err = c.getOrCreate(ctx, node); err != nil {
 			return err
 		}

@@ -122,3 +122,11 @@ func soapFault(w http.ResponseWriter, detail string) {
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>injected fault</faultstring><detail>%s</detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>`, detail)
 }
+
+// Disconnect makes vCenter unreachable through the proxy: every request is refused and
+// the connections already open (a long poll waiting for updates) are closed, so nothing
+// more reaches the client until the next SetFault.
+func (p *CountingProxy) Disconnect() {
+	p.SetFault(Fault{Kind: FaultRefuse})
+	p.srv.CloseClientConnections()
+}
