@@ -14,6 +14,9 @@ const (
 	// ConditionInventoryFresh is False when the placement comes from a cache that
 	// cannot vouch for it (vCenter unreachable).
 	ConditionInventoryFresh = "InventoryFresh"
+	// ConditionAntiAffinity, on Nodes in an anti-affinity group only, is False while
+	// another Node of one of its groups runs on the same ESXi host.
+	ConditionAntiAffinity = "AntiAffinity"
 )
 
 // Condition reasons.
@@ -29,6 +32,8 @@ const (
 	ReasonDisconnected  = "Disconnected"
 	ReasonFresh         = "Fresh"
 	ReasonStale         = "Stale"
+	ReasonApart         = "Apart"
+	ReasonSharesHost    = "SharesHost"
 )
 
 // NodeVMSpec names the Node this object describes.

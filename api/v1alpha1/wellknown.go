@@ -68,3 +68,13 @@ const (
 	// and says why; only such a taint is ever removed by cloud-controller.
 	AnnotationOutOfService = "vsphere-cloud.io/out-of-service"
 )
+
+// Anti-affinity groups (cloud-controller's vsphere-anti-affinity controller).
+const (
+	// LabelAntiAffinityGroup on a Node puts its VM in a vSphere VM-VM anti-affinity rule
+	// with the VMs of every other Node carrying the same value, in each vSphere cluster.
+	LabelAntiAffinityGroup = "vsphere-cloud.io/anti-affinity-group"
+	// AntiAffinityGroupControlPlane is the group of every Node labelled
+	// node-role.kubernetes.io/control-plane.
+	AntiAffinityGroupControlPlane = "control-plane"
+)

@@ -106,6 +106,10 @@ func controllerInitializers(csiOpts *csiOptions, placementOpts *placementOptions
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-placement"},
 		Constructor: startPlacement(placementOpts, deps),
 	}
+	out[antiAffinityControllerName] = app.ControllerInitFuncConstructor{
+		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-anti-affinity"},
+		Constructor: startAntiAffinity(deps),
+	}
 	out[orphansControllerName] = app.ControllerInitFuncConstructor{
 		InitContext: app.ControllerInitContext{ClientName: "vsphere-cloud-orphan-disks"},
 		Constructor: startOrphans(csiOpts, deps),

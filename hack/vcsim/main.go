@@ -64,6 +64,7 @@ func run() error {
 	}
 	fcd := strict.InstallFCD(m)
 	strict.InstallCNS(m, fcd)
+	strict.InstallClusterRules(m)
 	// Before any session exists: each session keeps its own copy of the property collector.
 	visibility := strict.InstallVisibility(m)
 	if *deny != "" {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -24,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/pkg/antiaffinity"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -183,9 +185,14 @@ func (c *Controller) reconcile(ctx context.Context, name string) error {
 	var dups []string
 	if lookupErr == nil {
 		dups = c.claim(vm.VCenter+"/"+vm.Ref, name)
+		host := vm.VCenter + "/" + vm.HostRef
 		c.mu.Lock()
-		c.hostOf[name] = vm.VCenter + "/" + vm.HostRef
+		was := c.hostOf[name]
+		c.hostOf[name] = host
 		c.mu.Unlock()
+		if was != host {
+			c.queueHostMates(name, was, host)
+		}
 		if mark := c.cluster + "/" + name; c.cluster != "" && vm.Fresh && len(dups) == 0 && vm.NodeMark != mark {
 			// Best effort: a missing privilege must not stop placement from being reported.
 			if err := c.inv.MarkNodeVM(ctx, vm.VCenter, vm.Ref, mark); err != nil {
@@ -212,6 +219,15 @@ func (c *Controller) writeStatus(ctx context.Context, node *corev1.Node, vm vsph
 		prev = obj.Status
 	}
 	want := desiredStatus(prev, vm, lookupErr, dups)
+	if lookupErr == nil {
+		groups := antiaffinity.Groups(node)
+		setAntiAffinity(&want, groups, c.hostMates(name, vm.VCenter+"/"+vm.HostRef, groups), vm.Host)
+		if !apiequality.Semantic.DeepEqual(meta.FindStatusCondition(prev.Conditions, v1alpha1.ConditionAntiAffinity),
+			meta.FindStatusCondition(want.Conditions, v1alpha1.ConditionAntiAffinity)) {
+			// A Node joining or leaving a group changes its host mates' condition too.
+			c.queueHostMates(name, vm.VCenter+"/"+vm.HostRef)
+		}
+	}
 	if apiequality.Semantic.DeepEqual(prev, want) {
 		c.remember(name, want)
 		return nil
@@ -227,6 +243,7 @@ func (c *Controller) writeStatus(ctx context.Context, node *corev1.Node, vm vsph
 		return fmt.Errorf("updating NodeVM %s status: %w", name, err)
 	}
 	c.remember(name, want)
+	c.recordAntiAffinity(node, prev, want)
 	klog.FromContext(ctx).V(2).Info("NodeVM updated", "node", klog.KObj(node), "vmName", want.VMName, "host", want.Host.Name)
 	return nil
 }

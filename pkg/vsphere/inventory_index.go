@@ -203,7 +203,7 @@ func (s *inventoryIndex) vm(vcenter, ref string) VM {
 		out.HostConnection, out.HostInMaintenance, out.HostInQuarantine = h.connection, h.maintenance, h.quarantine
 		chain = append(chain, "HostSystem:"+r.host)
 		if h.parentType == "ClusterComputeResource" {
-			out.Cluster = s.names["ClusterComputeResource:"+h.parent]
+			out.Cluster, out.ClusterRef = s.names["ClusterComputeResource:"+h.parent], h.parent
 			chain = append(chain, "ClusterComputeResource:"+h.parent)
 		}
 	}

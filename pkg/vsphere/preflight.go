@@ -57,6 +57,8 @@ var featurePrivileges = []struct {
 	{"inventory and node lifecycle", "root", []string{"System.View", "System.Read"}},
 	{"node marks (custom attribute)", "root", []string{"Global.SetCustomField", "Global.ManageCustomFields"}},
 	{"volumes: create, delete, grow, snapshot", "datastore", []string{"Datastore.AllocateSpace", "Datastore.FileManagement", "Datastore.Browse"}},
+	// On the datacenter, propagating to its clusters, where the rules live.
+	{"anti-affinity rules (vsphere-anti-affinity)", "datacenter", []string{"Host.Inventory.EditCluster"}},
 	{"volumes: attach, detach", "vm", []string{"VirtualMachine.Config.AddExistingDisk", "VirtualMachine.Config.RemoveDisk", "VirtualMachine.Config.AddRemoveDevice", "VirtualMachine.Config.EditDevice"}},
 }
 

@@ -53,6 +53,7 @@ func serveSim(t *testing.T, model *simulator.Model, tune func(*config.Config)) *
 	t.Cleanup(model.Remove)
 	fcd := strict.InstallFCD(model) // the strict world by default
 	cns := strict.InstallCNS(model, fcd)
+	strict.InstallClusterRules(model)
 	model.Service.TLS = new(tls.Config)
 	model.Service.RegisterEndpoints = true // SPBM (pbm/simulator), CNS (cns/simulator)
 	s := model.Service.NewServer()

@@ -49,8 +49,10 @@ type VM struct {
 	// HostEnteringMaintenance is true between vCenter's EnteringMaintenanceModeEvent and
 	// the host reaching (or leaving) maintenance mode; only WatchEvents sets it.
 	HostEnteringMaintenance bool
-	// Cluster is the vSphere cluster of the host, empty for a standalone host.
-	Cluster string
+	// Cluster is the vSphere cluster of the host, empty for a standalone host;
+	// ClusterRef its managed object ID.
+	Cluster    string
+	ClusterRef string
 	// ResourcePool and Folder are names; Datastores the names of the VM's datastores.
 	ResourcePool string
 	Folder       string

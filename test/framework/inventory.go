@@ -15,9 +15,11 @@ import (
 
 // SimVM is one VM of a hack/vcsim inventory file.
 type SimVM struct {
-	Name       string   `json:"name"`
-	Datacenter string   `json:"datacenter,omitempty"`
-	Cluster    string   `json:"cluster,omitempty"`
+	Name       string `json:"name"`
+	Datacenter string `json:"datacenter,omitempty"`
+	Cluster    string `json:"cluster,omitempty"`
+	// Host is the ESXi host (DC0_C0_H1); default: the cluster's hosts in turn.
+	Host       string   `json:"host,omitempty"`
 	UUID       string   `json:"uuid"`
 	Hostname   string   `json:"hostname,omitempty"`
 	IPs        []string `json:"ips,omitempty"`
