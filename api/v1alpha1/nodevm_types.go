@@ -101,6 +101,13 @@ type NodeVMStatus struct {
 	// Zone and Region are the VM's zone and region tags.
 	Zone   string `json:"zone,omitempty"`
 	Region string `json:"region,omitempty"`
+	// HardwareVersion is the VM's hardware version, such as vmx-19.
+	HardwareVersion string `json:"hardwareVersion,omitempty"`
+	// VolumeLimit is how many volumes the VM can have attached, from its SCSI controllers
+	// and hardware version; vsphere-csi-node publishes it as the node's maximum.
+	VolumeLimit int32 `json:"volumeLimit,omitempty"`
+	// VolumeLimitReason explains VolumeLimit.
+	VolumeLimitReason string `json:"volumeLimitReason,omitempty"`
 	// Conditions say whether the VM was found and whether its host is usable.
 	// +listType=map
 	// +listMapKey=type

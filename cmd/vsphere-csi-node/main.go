@@ -51,7 +51,10 @@ func run(args []string) error {
 	identity := func(ctx context.Context) (volumes.NodeIdentity, error) {
 		return nodeIdentity(ctx, nodes.Nodes(), opts.NodeName)
 	}
-	node := volumes.NewNode(volumes.NodeConfig{Identity: identity, DevRoot: opts.DevRoot, SysRoot: opts.SysRoot, DeviceWait: opts.DeviceWait})
+	maxVolumes := func(ctx context.Context) int64 {
+		return volumeLimit(ctx, nodes.RESTClient(), opts.NodeName, volumeLimitWait)
+	}
+	node := volumes.NewNode(volumes.NodeConfig{Identity: identity, DevRoot: opts.DevRoot, SysRoot: opts.SysRoot, DeviceWait: opts.DeviceWait, MaxVolumes: maxVolumes})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ctx = klog.NewContext(ctx, klog.Background().WithValues("node", opts.NodeName))

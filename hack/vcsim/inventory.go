@@ -63,6 +63,11 @@ type VM struct {
 	GuestID    string `json:"guestId,omitempty"`
 	// DiskUUIDDisabled leaves out disk.EnableUUID=TRUE, which node VMs need.
 	DiskUUIDDisabled bool `json:"diskUUIDDisabled,omitempty"`
+	// HardwareVersion is config.version, such as vmx-19 (the simulator's default when empty).
+	HardwareVersion string `json:"hardwareVersion,omitempty"`
+	// BootController, when set, gives the VM a boot disk on unit 0 of a SCSI controller of
+	// this type: pvscsi or lsilogic-sas.
+	BootController string `json:"bootController,omitempty"`
 }
 
 // Generate describes many similar VMs: <prefix><i>, hostname the same, one IPv4 address
@@ -208,6 +213,12 @@ func createVM(ctx context.Context, m *simulator.Model, c *vim25.Client, finder *
 	if !vm.DiskUUIDDisabled {
 		spec.ExtraConfig = []types.BaseOptionValue{&types.OptionValue{Key: "disk.EnableUUID", Value: "TRUE"}}
 	}
+	spec.Version = vm.HardwareVersion
+	boot, err := bootDisk(vm.BootController, ds.Name(), vm.Name)
+	if err != nil {
+		return err
+	}
+	spec.DeviceChange = boot
 	task, err := folders.VmFolder.CreateVM(ctx, spec, pool, host)
 	if err != nil {
 		return err

@@ -40,6 +40,8 @@ type Inventory interface {
 	WatchEvents(ctx context.Context, f func(vsphere.Event))
 	// MarkNodeVM sets the VM's node custom attribute (see vsphere.NodeMarkField).
 	MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) error
+	// NodeVolumeCapacity reads how many volumes the VM can take (calls vCenter).
+	NodeVolumeCapacity(ctx context.Context, vcenter, vmRef string) (vsphere.VolumeCapacity, error)
 }
 
 // Controller writes NodeVM objects. Every Node is reconciled when it changes and when the
@@ -63,6 +65,7 @@ type Controller struct {
 	hostOf  map[string]string              // Node -> "vcenter/host ref" of its VM
 	// unresolved are Nodes whose VM was not found; any VM change may concern them.
 	unresolved map[string]struct{}
+	capacity   capacityMemo
 }
 
 // newState returns a Controller with its queue and bookkeeping maps, and nothing else.
@@ -71,6 +74,7 @@ func newState() *Controller {
 		queue:   workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "placement"}),
 		written: map[string]v1alpha1.NodeVMStatus{}, claims: map[string]map[string]struct{}{},
 		hostOf: map[string]string{}, unresolved: map[string]struct{}{},
+		capacity: capacityMemo{known: map[string]vsphere.VolumeCapacity{}, failed: map[string]time.Time{}},
 	}
 }
 
@@ -220,6 +224,7 @@ func (c *Controller) writeStatus(ctx context.Context, node *corev1.Node, vm vsph
 	}
 	want := desiredStatus(prev, vm, lookupErr, dups)
 	if lookupErr == nil {
+		c.setVolumeCapacity(ctx, &want, prev, vm)
 		groups := antiaffinity.Groups(node)
 		setAntiAffinity(&want, groups, c.hostMates(name, vm.VCenter+"/"+vm.HostRef, groups), vm.Host)
 		if !apiequality.Semantic.DeepEqual(meta.FindStatusCondition(prev.Conditions, v1alpha1.ConditionAntiAffinity),

@@ -16,8 +16,10 @@ import (
 	utilexec "k8s.io/utils/exec"
 )
 
-// MaxVolumesPerNode is what one VM can take: four paravirtual SCSI controllers with 15
-// usable units each, less the boot disk.
+// MaxVolumesPerNode is what one VM can take when its own figure is not known: four
+// paravirtual SCSI controllers with 15 usable units each, less the boot disk (the
+// upstream driver's default). cloud-controller measures each VM (NodeVM
+// status.volumeLimit) and NodeConfig.MaxVolumes reads it.
 const MaxVolumesPerNode = 59
 
 // NodeIdentity is who this node is, as the controller knows it.
@@ -39,6 +41,9 @@ type NodeConfig struct {
 	SysRoot string
 	// DeviceWait is how long NodeStage waits for the disk to appear after attach.
 	DeviceWait time.Duration
+	// MaxVolumes returns how many volumes this node's VM can take; nil or a value below 1
+	// means MaxVolumesPerNode.
+	MaxVolumes func(ctx context.Context) int64
 }
 
 // Node is the CSI Node service.
@@ -77,6 +82,11 @@ func (n *Node) NodeGetInfo(ctx context.Context, _ *csi.NodeGetInfoRequest) (*csi
 		return nil, status.Errorf(codes.Unavailable, "node identity: %v", err)
 	}
 	res := &csi.NodeGetInfoResponse{NodeId: id.ID, MaxVolumesPerNode: MaxVolumesPerNode}
+	if n.cfg.MaxVolumes != nil {
+		if max := n.cfg.MaxVolumes(ctx); max > 0 {
+			res.MaxVolumesPerNode = max
+		}
+	}
 	seg := map[string]string{}
 	if id.Zone != "" {
 		seg[TopologyZone] = id.Zone

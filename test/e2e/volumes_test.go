@@ -46,8 +46,11 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 	}
 	ctx := context.Background()
 	inv := &framework.SimInventory{Datacenters: 1, Clusters: 1, Hosts: 2, VMs: []framework.SimVM{
-		{Name: "vol-node-0", UUID: framework.TestUUID("vol-node-0"), Hostname: "vol-node-0"},
-		{Name: "vol-node-1", UUID: framework.TestUUID("vol-node-1"), Hostname: "vol-node-1", DiskUUIDDisabled: true},
+		// vSphere 8 density on vol-node-0 (hardware 19, boot disk on a paravirtual
+		// controller): 4 x 64 - 1 = 255; vol-node-1's hardware 13 keeps 15 per controller
+		// and its LSI Logic SAS boot controller takes one of the four: 3 x 15 = 45.
+		{Name: "vol-node-0", UUID: framework.TestUUID("vol-node-0"), Hostname: "vol-node-0", HardwareVersion: "vmx-19", BootController: "pvscsi"},
+		{Name: "vol-node-1", UUID: framework.TestUUID("vol-node-1"), Hostname: "vol-node-1", DiskUUIDDisabled: true, HardwareVersion: "vmx-13", BootController: "lsilogic-sas"},
 	}, Tags: []framework.SimTag{
 		{Category: "k8s-zone", Name: "zone-a", AttachTo: []string{"DC0_C0"}},
 		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
@@ -58,8 +61,9 @@ func startVolumeWorld(t *testing.T) *volumeWorld {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "csi", "csi.sock")
-	ccm, err := framework.StartCloudController(cp, "cloud-controller", framework.CloudConfig("127.0.0.1", sim.Port, sim.CAFile, ""),
-		"--csi-endpoint=unix://"+sock, "--controllers=cloud-node,cloud-node-lifecycle,vsphere-volume-metadata")
+	conf := strings.Replace(framework.CloudConfig("127.0.0.1", sim.Port, sim.CAFile, ""), "global:\n", "global:\n  pvscsiCtrlr256DiskSupportEnabled: true\n", 1)
+	ccm, err := framework.StartCloudController(cp, "cloud-controller", conf,
+		"--csi-endpoint=unix://"+sock, "--controllers=cloud-node,cloud-node-lifecycle,vsphere-placement,vsphere-volume-metadata")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,20 +149,24 @@ func (w *volumeWorld) registerNode(t *testing.T, name string) {
 		t.Fatalf("node %s was not initialized with a zone: %+v", name, node)
 	}
 	nodeID, keys := strings.TrimPrefix(node.Spec.ProviderID, "vsphere://"), []string{volumes.TopologyZone, volumes.TopologyRegion}
+	limit := int32(volumes.MaxVolumesPerNode)
+	if want, ok := wantVolumeLimit[name]; ok {
+		limit = w.waitVolumeLimit(t, name, want)
+	}
 	if name == "vol-node-0" { // the node whose vsphere-node runs: ask it
 		info, err := w.node.NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.GetNodeId() != nodeID || info.GetAccessibleTopology().GetSegments()[volumes.TopologyZone] != "zone-a" {
-			t.Fatalf("NodeGetInfo = %v; want node ID %s and zone-a", info, nodeID)
+		if info.GetNodeId() != nodeID || info.GetAccessibleTopology().GetSegments()[volumes.TopologyZone] != "zone-a" || info.GetMaxVolumesPerNode() != int64(limit) {
+			t.Fatalf("NodeGetInfo = %v; want node ID %s, zone-a and %d volumes", info, nodeID, limit)
 		}
 	}
 	_, err := w.cp.Client.StorageV1().CSINodes().Create(ctx, &storagev1.CSINode{
 		ObjectMeta: metav1.ObjectMeta{Name: name, OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: name, UID: node.UID}}},
 		Spec: storagev1.CSINodeSpec{Drivers: []storagev1.CSINodeDriver{{
 			Name: volumes.DriverName, NodeID: nodeID, TopologyKeys: keys,
-			Allocatable: &storagev1.VolumeNodeResources{Count: ptr.To[int32](volumes.MaxVolumesPerNode)},
+			Allocatable: &storagev1.VolumeNodeResources{Count: ptr.To(limit)},
 		}}},
 	}, metav1.CreateOptions{})
 	if err != nil {

@@ -26,6 +26,10 @@ type SimVM struct {
 	PoweredOff bool     `json:"poweredOff,omitempty"`
 	// DiskUUIDDisabled leaves out disk.EnableUUID=TRUE.
 	DiskUUIDDisabled bool `json:"diskUUIDDisabled,omitempty"`
+	// HardwareVersion is config.version (vmx-19); BootController (pvscsi, lsilogic-sas)
+	// gives the VM a boot disk on that controller.
+	HardwareVersion string `json:"hardwareVersion,omitempty"`
+	BootController  string `json:"bootController,omitempty"`
 }
 
 // SimTag is one tag of a hack/vcsim inventory file.

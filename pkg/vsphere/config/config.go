@@ -48,6 +48,9 @@ type VCenterConfig struct {
 	SecretsDirectory string
 	// IPFamilies is "ipv4", "ipv6", or both in priority order.
 	IPFamilies []string
+	// PVSCSI64Targets: CNS attaches up to 64 disks per paravirtual SCSI controller of a VM
+	// of hardware version 14 or later (vCenter's pvscsiCtrlr256DiskSupportEnabled).
+	PVSCSI64Targets bool
 }
 
 // NodeAddressRules are the parsed nodes section.

@@ -77,6 +77,10 @@ type VCenter struct {
 	SecretsDirectory string `json:"secretsDirectory,omitempty"`
 	// IPFamily lists ipv4 and/or ipv6 in priority order; two entries mean dual-stack.
 	IPFamily []string `json:"ipFamily,omitempty"`
+	// PVSCSI64Targets says that vCenter's pvscsiCtrlr256DiskSupportEnabled is on (vSphere 8:
+	// CNS then attaches up to 64 disks to a paravirtual SCSI controller of a VM of hardware
+	// version 14 or later, instead of 15). vCenter does not publish it, so it is declared here.
+	PVSCSI64Targets *bool `json:"pvscsiCtrlr256DiskSupportEnabled,omitempty"`
 }
 
 // Labels names tag categories. Either may be empty; a VM without a tag in a category

@@ -85,6 +85,12 @@ func (v *validator) vcenter(path, name string, g *Global, vc *VCenter) VCenterCo
 	case g.InsecureFlag != nil:
 		r.Insecure = *g.InsecureFlag
 	}
+	switch {
+	case vc.PVSCSI64Targets != nil:
+		r.PVSCSI64Targets = *vc.PVSCSI64Targets
+	case g.PVSCSI64Targets != nil:
+		r.PVSCSI64Targets = *g.PVSCSI64Targets
+	}
 
 	switch {
 	case strings.Contains(r.Server, "://") || strings.ContainsAny(r.Server, "/?#@"):
