@@ -38,6 +38,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "control-plane" {
+		return runControlPlane(args[1:])
+	}
 	opts := &Options{}
 	if err := cmdflags.Setup("vsphere-node", args, opts); err != nil {
 		return err

@@ -40,6 +40,9 @@ type ControlPlane struct {
 	apiserver         *Process
 	pki               *pki
 	adminCert         [2]string
+	// etcdURL, apiBin and saKeys start more API servers (StartAPIServerIn).
+	etcdURL, apiBin string
+	saKeys          [2]string
 }
 
 // ServingCert issues a serving certificate for 127.0.0.1 from the control plane's CA.
@@ -125,6 +128,7 @@ func StartControlPlane(dir string) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
+	cp.etcdURL, cp.apiBin, cp.saKeys = etcdURL, apiBin, [2]string{saPub, saKey}
 	port, err := FreePort()
 	if err != nil {
 		return nil, err

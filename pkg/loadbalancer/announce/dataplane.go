@@ -117,3 +117,20 @@ func (Kernel) Announce(ifname string, ip netip.Addr) error {
 	}}
 	return c.WriteTo(na, nil, netip.IPv6LinkLocalAllNodes())
 }
+
+// AddUntil puts ip/32 (or /128) on the interface with a valid and preferred lifetime of
+// lifetime (whole seconds, at least one), replacing an earlier one: the kernel removes the
+// address when it runs out, so that a holder that dies without removing it is fenced all
+// the same. Each renewal calls it again.
+func (Kernel) AddUntil(ifname string, ip netip.Addr, lifetime time.Duration) error {
+	link, a, err := addrFor(ifname, ip)
+	if err != nil {
+		return err
+	}
+	secs := max(int(lifetime/time.Second), 1)
+	a.ValidLft, a.PreferedLft = secs, secs
+	if err := netlink.AddrReplace(link, a); err != nil {
+		return fmt.Errorf("adding %s to %s for %ds: %w", ip, ifname, secs, err)
+	}
+	return nil
+}
