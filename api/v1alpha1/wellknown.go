@@ -78,3 +78,12 @@ const (
 	// node-role.kubernetes.io/control-plane.
 	AntiAffinityGroupControlPlane = "control-plane"
 )
+
+// The control-plane endpoint's Lease (vsphere-node control-plane run).
+const (
+	// LabelControlPlaneEndpoint marks the Lease that elects the control-plane endpoint's
+	// holder; AnnotationControlPlaneEndpoint on it is the endpoint's address, which
+	// cloud-controller keeps out of Node addresses (VMware Tools reports it on the holder).
+	LabelControlPlaneEndpoint      = "vsphere-cloud.io/control-plane-endpoint"
+	AnnotationControlPlaneEndpoint = "vsphere-cloud.io/control-plane-endpoint"
+)

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 )
 
 // Dataplane puts the address on the interface with a kernel lifetime, takes it off and
@@ -167,7 +169,9 @@ func (e *Endpoint) acquire(ctx context.Context) {
 	mt := metav1.NewMicroTime(now)
 	switch {
 	case apierrors.IsNotFound(err):
-		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: e.cfg.LeaseName},
+		l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: e.cfg.LeaseName,
+			Labels:      map[string]string{v1alpha1.LabelControlPlaneEndpoint: "true"},
+			Annotations: map[string]string{v1alpha1.AnnotationControlPlaneEndpoint: e.cfg.VIP.String()}},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(e.cfg.NodeName), LeaseDurationSeconds: &secs, AcquireTime: &mt, RenewTime: &mt}}
 		wctx, cancel := context.WithTimeout(ctx, e.cfg.LeaseDuration-e.cfg.FenceMargin)
 		_, err = e.cfg.Leases.Create(wctx, l, metav1.CreateOptions{})
@@ -189,6 +193,8 @@ func (e *Endpoint) acquire(ctx context.Context) {
 			return
 		}
 		l.Spec.HolderIdentity, l.Spec.LeaseDurationSeconds, l.Spec.AcquireTime, l.Spec.RenewTime = ptr.To(e.cfg.NodeName), &secs, &mt, &mt
+		metav1.SetMetaDataLabel(&l.ObjectMeta, v1alpha1.LabelControlPlaneEndpoint, "true")
+		metav1.SetMetaDataAnnotation(&l.ObjectMeta, v1alpha1.AnnotationControlPlaneEndpoint, e.cfg.VIP.String())
 		if holder != e.cfg.NodeName {
 			l.Spec.LeaseTransitions = ptr.To(ptr.Deref(l.Spec.LeaseTransitions, 0) + 1)
 		}

@@ -26,6 +26,9 @@ type Cloud struct {
 	lb *lbcontroller.Provider
 	// startLB, set by Initialize, starts VIP allocation; SetInformers calls it.
 	startLB func(informers.SharedInformerFactory)
+	// endpoints are the control-plane endpoint addresses, kept out of Node addresses; set
+	// by Initialize.
+	endpoints *controlPlaneEndpoints
 }
 
 // New returns the provider over inv.
@@ -60,11 +63,16 @@ func (c *Cloud) Initialize(b cloudprovider.ControllerClientBuilder, stop <-chan 
 			log.Info("WARNING: TLS verification of vCenter is turned off (insecureFlag); set caFile or thumbprint", "vcenter", vc.Name)
 		}
 	}
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), log))
+	go func() { <-stop; cancel() }()
+	if kube, err := b.Client("vsphere-cloud-endpoints"); err == nil {
+		c.endpoints = startEndpoints(ctx, kube)
+	} else {
+		log.Error(err, "Cannot watch the control-plane endpoint Leases; their address may become a Node address")
+	}
 	if c.lb == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), log))
-	go func() { <-stop; cancel() }()
 	c.startLB = func(f informers.SharedInformerFactory) {
 		cfg, err := b.Config("vsphere-cloud-vip")
 		if err == nil {

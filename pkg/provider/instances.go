@@ -102,6 +102,17 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *corev1.Node) (*c
 		}
 		vm.NICs = nics
 	}
+	// The control-plane endpoint is on the holder's NIC too (vsphere-node control-plane).
+	isEndpoint, err := i.cloud.endpoints.isEndpoint(ctx)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "Node addresses not filtered for the control-plane endpoint", "node", klog.KObj(node))
+	} else {
+		nics := slices.Clone(vm.NICs)
+		for k := range nics {
+			nics[k].IPs = loadbalancer.DropVIPs(nics[k].IPs, isEndpoint)
+		}
+		vm.NICs = nics
+	}
 	if err := checkTopology(vm, i.cloud.cfg); err != nil {
 		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}

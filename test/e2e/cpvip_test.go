@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vsphere-cloud/provider/api/v1alpha1"
 	"github.com/vsphere-cloud/provider/test/framework"
 )
 
@@ -129,6 +132,10 @@ func TestControlPlaneEndpoint(t *testing.T) {
 	}
 	first, took := holder(t, "", 90*time.Second)
 	t.Logf("%s holds the endpoint; answered %s after the agents started", first, took.Round(time.Millisecond))
+	lease, err := cp.Client.CoordinationV1().Leases("kube-system").Get(context.Background(), "vsphere-cloud-control-plane-endpoint", metav1.GetOptions{})
+	if err != nil || lease.Annotations[v1alpha1.AnnotationControlPlaneEndpoint] != vip || lease.Labels[v1alpha1.LabelControlPlaneEndpoint] != "true" {
+		t.Fatalf("the endpoint's Lease does not name its address for cloud-controller: %+v, %v", lease, err)
+	}
 
 	t.Run("the holder's API server dies: the endpoint moves", func(t *testing.T) {
 		apis[first].Kill()

@@ -242,7 +242,10 @@ func TestVolumeFailover(t *testing.T) {
 	t.Run("the VM powered on again: the taint goes", func(t *testing.T) {
 		power(t, true)
 		hb.start("fo-0")
-		if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool { n := node0(t); return !outOfService(n) && n.Annotations[v1alpha1.AnnotationOutOfService] == "" }) {
+		if !framework.WaitFor(30*time.Second, 100*time.Millisecond, func() bool {
+			n := node0(t)
+			return !outOfService(n) && n.Annotations[v1alpha1.AnnotationOutOfService] == ""
+		}) {
 			t.Fatalf("fo-0 still out of service: %+v", node0(t).Spec.Taints)
 		}
 	})
