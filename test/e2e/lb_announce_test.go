@@ -272,7 +272,12 @@ func testAnnouncement(t *testing.T, w *lbWorld) {
 		if got := announcer(t, w, "web", leader); got != a.node {
 			t.Errorf("Announced names %s, the client reaches %s", got, a.node)
 		}
-		// The killed node's agent comes back and takes the stale address off.
+		// The killed agent's address ends with its kernel lifetime: the VIP is not left on
+		// two nodes until the agent comes back.
+		if !framework.WaitFor(10*time.Second, 100*time.Millisecond, func() bool { return !l.seg.HasAddress(nsOf(leader), vip) }) {
+			t.Errorf("the killed %s still carries %s: the VIP is on two nodes", leader, vip)
+		}
+		// The killed node's agent comes back and carries nothing stale.
 		l.startAgent(l.t, leader)
 		if !framework.WaitFor(15*time.Second, 100*time.Millisecond, func() bool { return !l.seg.HasAddress(nsOf(leader), vip) }) {
 			t.Errorf("restarted %s still carries %s", leader, vip)

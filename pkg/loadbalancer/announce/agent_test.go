@@ -35,7 +35,7 @@ func newFakeDataplane() *fakeDataplane {
 	return &fakeDataplane{addrs: map[netip.Addr]int{}, ifnames: map[netip.Addr]string{}, removedAt: map[netip.Addr]time.Time{}}
 }
 
-func (f *fakeDataplane) Add(ifname string, ip netip.Addr) error {
+func (f *fakeDataplane) AddUntil(ifname string, ip netip.Addr, _ time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.addrs[ip], f.ifnames[ip] = ip.BitLen(), ifname
@@ -214,7 +214,7 @@ func TestStaleAddressRemovedAfterRestartAndLeasesLeftOnRelease(t *testing.T) {
 	a.step(0)
 	// A new agent on another node that still carries the address from a killed run.
 	b := newAgent(c, "b")
-	_ = b.dp.Add("eth0", vip)
+	_ = b.dp.AddUntil("eth0", vip, time.Minute)
 	b.step(0)
 	if b.dp.has(vip) {
 		t.Fatal("a stale VIP survived the agent's restart")

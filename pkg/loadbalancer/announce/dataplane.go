@@ -16,7 +16,9 @@ import (
 // Dataplane puts addresses on interfaces and announces them. The kernel implementation
 // needs CAP_NET_ADMIN (addresses) and CAP_NET_RAW (ARP and NDP packets).
 type Dataplane interface {
-	Add(ifname string, ip netip.Addr) error
+	// AddUntil puts ip on the interface, or extends it, with a kernel lifetime: the kernel
+	// removes it when lifetime runs out, even if this process is gone by then.
+	AddUntil(ifname string, ip netip.Addr, lifetime time.Duration) error
 	Remove(ifname string, ip netip.Addr) error
 	// Announce tells the segment that ip is at this interface's MAC.
 	Announce(ifname string, ip netip.Addr) error

@@ -77,6 +77,11 @@ func (a *Agent) hold(ctx context.Context, ip netip.Addr, ifname, host string, se
 		return errTooLate
 	}
 	if h, ok := a.held[ip]; ok {
+		// The kernel lifetime moves with the deadline: the address goes at fenceAt even if
+		// this agent is killed before it can remove it.
+		if err := a.cfg.Dataplane.AddUntil(h.ifname, ip, fenceAt.Sub(now)); err != nil {
+			return err
+		}
 		h.sent, h.fenceAt = sent, fenceAt
 		if host != "" && h.host != "" && host != h.host {
 			// The VM moved (vMotion): switches learnt its MAC on the new port from ESXi's
@@ -89,7 +94,7 @@ func (a *Agent) hold(ctx context.Context, ip netip.Addr, ifname, host string, se
 		}
 		return nil
 	}
-	if err := a.cfg.Dataplane.Add(ifname, ip); err != nil {
+	if err := a.cfg.Dataplane.AddUntil(ifname, ip, fenceAt.Sub(now)); err != nil {
 		return err
 	}
 	a.held[ip] = &held{ifname: ifname, host: host, sent: sent, fenceAt: fenceAt, announced: announceSchedule(now)}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Journal is a Dataplane that records, in a file on the host (a tmpfs such as /run, so a
@@ -67,8 +68,8 @@ func (j *Journal) Recover() (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// Add records ip, then puts it on the interface: the journal never misses an address.
-func (j *Journal) Add(ifname string, ip netip.Addr) error {
+// AddUntil records ip, then puts it on the interface: the journal never misses an address.
+func (j *Journal) AddUntil(ifname string, ip netip.Addr, lifetime time.Duration) error {
 	j.mu.Lock()
 	j.set[ifname+" "+ip.String()] = true
 	err := j.writeLocked()
@@ -76,7 +77,7 @@ func (j *Journal) Add(ifname string, ip netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("recording VIP %s in %s: %w", ip, j.Path, err)
 	}
-	return j.Dataplane.Add(ifname, ip)
+	return j.Dataplane.AddUntil(ifname, ip, lifetime)
 }
 
 // Remove takes ip off the interface, then forgets it.

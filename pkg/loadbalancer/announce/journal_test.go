@@ -4,12 +4,13 @@ import (
 	"net/netip"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // recorder is a Dataplane that keeps addresses in memory.
 type recorder struct{ addrs map[string]bool }
 
-func (r *recorder) Add(ifname string, ip netip.Addr) error {
+func (r *recorder) AddUntil(ifname string, ip netip.Addr, _ time.Duration) error {
 	r.addrs[ifname+" "+ip.String()] = true
 	return nil
 }
@@ -32,7 +33,7 @@ func TestJournalRemovesWhatAKilledAgentLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ip := range []string{"10.0.0.7", "fd00::7"} {
-		if err := first.Add("eth0", netip.MustParseAddr(ip)); err != nil {
+		if err := first.AddUntil("eth0", netip.MustParseAddr(ip), time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
