@@ -1,6 +1,7 @@
 package loadbalancer
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"net/netip"
@@ -86,12 +87,15 @@ type Request struct {
 
 // Reasons an allocation fails; they name Events and Service conditions.
 const (
-	ReasonNoPool          = "NoPool"
-	ReasonExhausted       = "PoolExhausted"
-	ReasonNotInPool       = "AddressNotInPool"
-	ReasonInUse           = "AddressInUse"
-	ReasonUsedByVM        = "AddressUsedByVM"
-	ReasonUsedByNode      = "AddressUsedByNode"
+	ReasonNoPool     = "NoPool"
+	ReasonExhausted  = "PoolExhausted"
+	ReasonNotInPool  = "AddressNotInPool"
+	ReasonInUse      = "AddressInUse"
+	ReasonUsedByVM   = "AddressUsedByVM"
+	ReasonUsedByNode = "AddressUsedByNode"
+	// ReasonUseUnknown: vCenter's inventory is not read yet, so an address's use is not
+	// known; the request is retried.
+	ReasonUseUnknown      = "AddressUseUnknown"
 	ReasonSharingConflict = "SharingConflict"
 	ReasonInvalidRequest  = "InvalidRequest"
 	maxCandidatesPerRange = 1 << 16
@@ -108,6 +112,12 @@ func (e *Error) Error() string { return e.Reason + ": " + e.Msg }
 
 func fail(reason, format string, args ...any) error {
 	return &Error{Reason: reason, Msg: fmt.Sprintf(format, args...)}
+}
+
+// reasonIs reports whether err is an allocation Error with reason.
+func reasonIs(err error, reason string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Reason == reason
 }
 
 type holder struct {
@@ -270,6 +280,7 @@ func (a *Allocator) pickLocked(r Request, fam Family, taken map[netip.Addr]bool)
 		return ip, err
 	}
 	candidates := 0
+	var unknown error // an address skipped because its use is not known
 	for _, p := range a.pools {
 		if (r.Pool != "" && p.Name != r.Pool) || (r.Pool == "" && !p.AutoAssign) || !p.allows(r.Namespace) {
 			continue
@@ -281,12 +292,21 @@ func (a *Allocator) pickLocked(r Request, fam Family, taken map[netip.Addr]bool)
 			candidates++
 			ip := rg.From
 			for n := 0; n < maxCandidatesPerRange && rg.Contains(ip); n, ip = n+1, ip.Next() {
-				if taken[ip] || len(a.holders[ip]) > 0 || a.conflictLocked(ip) != nil {
+				if taken[ip] || len(a.holders[ip]) > 0 {
+					continue
+				}
+				if err := a.conflictLocked(ip); err != nil {
+					if reasonIs(err, ReasonUseUnknown) {
+						unknown = err
+					}
 					continue
 				}
 				return ip, nil
 			}
 		}
+	}
+	if unknown != nil {
+		return netip.Addr{}, unknown
 	}
 	if candidates == 0 {
 		return netip.Addr{}, fail(ReasonNoPool, "no auto-assign VIPPool has %s addresses for namespace %s", fam, r.Namespace)

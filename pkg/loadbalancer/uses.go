@@ -13,6 +13,9 @@ type Use struct {
 	Node string
 	// NodeAddress is true when the address is one of Node's status.addresses.
 	NodeAddress bool
+	// Unknown says why it is not known whether a VM uses the address (vCenter's
+	// inventory not read yet): the address is not handed out until it is.
+	Unknown string
 }
 
 // conflictLocked says why ip cannot be a VIP: it is a Node's address, or a VM's guest
@@ -23,6 +26,8 @@ func (a *Allocator) conflictLocked(ip netip.Addr) error {
 	held := len(a.holders[ip]) > 0
 	for _, u := range a.uses(ip) {
 		switch {
+		case u.Unknown != "":
+			return fail(ReasonUseUnknown, "whether a VM uses %s is not known yet (%s); retrying", ip, u.Unknown)
 		case u.NodeAddress:
 			return fail(ReasonUsedByNode, "%s is an address of Node %s (status.addresses)", ip, u.Node)
 		case u.Node != "" && held:

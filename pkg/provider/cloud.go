@@ -43,12 +43,13 @@ func New(cfg *config.Config, inv Inventory) *Cloud {
 // lbInventory tells the VIP allocator which VMs report an address (its conflict check).
 type lbInventory struct{ inv Inventory }
 
-func (l lbInventory) VMsReporting(ip string) []lbcontroller.VMRef {
+func (l lbInventory) VMsReporting(ip string) ([]lbcontroller.VMRef, error) {
+	vms, err := l.inv.VMsByIP(ip)
 	var out []lbcontroller.VMRef
-	for _, vm := range l.inv.VMsByIP(ip) {
+	for _, vm := range vms {
 		out = append(out, lbcontroller.VMRef{Name: vm.Name, UUID: vm.UUID})
 	}
-	return out
+	return out, err
 }
 
 // Initialize logs the cloud config's warnings and prepares VIP allocation. It runs in the

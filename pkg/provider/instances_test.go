@@ -35,7 +35,7 @@ func (f *fakeInventory) FindNodeVM(_ context.Context, q vsphere.NodeQuery) (vsph
 }
 
 // VMsByIP: no VM reports any address.
-func (f *fakeInventory) VMsByIP(string) []vsphere.VM { return nil }
+func (f *fakeInventory) VMsByIP(string) ([]vsphere.VM, error) { return nil, nil }
 
 func (f *fakeInventory) WaitSynced(ctx context.Context) error {
 	f.waits++

@@ -17,6 +17,6 @@ type Inventory interface {
 	// WaitSynced waits until every vCenter's inventory has been read once, or ctx ends.
 	WaitSynced(ctx context.Context) error
 	// VMsByIP lists the VMs that report ip on a NIC, from the cache: the VIP allocator
-	// refuses an address a VM already uses.
-	VMsByIP(ip string) []vsphere.VM
+	// refuses an address a VM already uses. It fails while an inventory was never read.
+	VMsByIP(ip string) ([]vsphere.VM, error)
 }

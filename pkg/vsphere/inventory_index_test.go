@@ -29,7 +29,7 @@ func TestSnapshotIndexes(t *testing.T) {
 	if vms, _ := c.lookup(lookupKey{kind: keyHostname, value: "n1"}); len(vms) != 1 || vms[0].Name != "n1-vm" {
 		t.Errorf("short host name: %+v", vms)
 	}
-	if vms := m.VMsByIP("10.0.0.1"); len(vms) != 1 {
+	if vms, _ := m.VMsByIP("10.0.0.1"); len(vms) != 1 {
 		t.Errorf("by IP: %+v", vms)
 	}
 	set(types.ObjectUpdateKindModify,
@@ -39,7 +39,7 @@ func TestSnapshotIndexes(t *testing.T) {
 	if vms, _ := c.lookup(lookupKey{kind: keyHostname, value: "n1"}); len(vms) != 0 {
 		t.Errorf("stale short host name entry: %+v", vms)
 	}
-	if vms := m.VMsByIP("10.0.0.1"); len(vms) != 0 {
+	if vms, _ := m.VMsByIP("10.0.0.1"); len(vms) != 0 {
 		t.Errorf("stale IP entry: %+v", vms)
 	}
 }

@@ -125,14 +125,19 @@ func (m *Manager) proveGone(ctx context.Context, uuid string, known []VMRef) err
 	return nil
 }
 
-// VMsByIP returns the VMs whose guest reports ip, from every synced cache.
-func (m *Manager) VMsByIP(ip string) []VM {
+// VMsByIP returns the VMs whose guest reports ip, from the caches. It fails with
+// ErrUnavailable while a vCenter's inventory has never been read: "no VM" is then not
+// known (a stale cache still knows the addresses it last saw).
+func (m *Manager) VMsByIP(ip string) ([]VM, error) {
 	var out []VM
 	for _, c := range m.vcenters {
-		vms, _ := c.lookup(lookupKey{kind: keyIP, value: ip})
+		vms, st := c.lookup(lookupKey{kind: keyIP, value: ip})
+		if !st.Synced {
+			return nil, fmt.Errorf("%w: the inventory of vCenter %s has not been read yet", ErrUnavailable, c.vc.Name)
+		}
 		out = append(out, vms...)
 	}
-	return out
+	return out, nil
 }
 
 // keyKind names what a lookup key matches.

@@ -85,7 +85,11 @@ func usesOf(inv Inventory, nodes *nodeIndex) func(netip.Addr) []loadbalancer.Use
 		if inv == nil {
 			return out
 		}
-		for _, vm := range inv.VMsReporting(ip.String()) {
+		vms, err := inv.VMsReporting(ip.String())
+		if err != nil {
+			return append(out, loadbalancer.Use{Unknown: err.Error()})
+		}
+		for _, vm := range vms {
 			out = append(out, loadbalancer.Use{VM: vm.Name, Node: nodes.nodeOfVM(vm.UUID)})
 		}
 		return out

@@ -15,8 +15,10 @@ import (
 // Inventory is what allocation needs from vCenter: the VMs whose guests report an address.
 type Inventory interface {
 	// VMsReporting returns the VMs whose guests report ip on any NIC, nil for none. It
-	// answers from a cache, without network I/O: allocation calls it holding its lock.
-	VMsReporting(ip string) []VMRef
+	// answers from a cache, without network I/O: allocation calls it holding its lock. It
+	// fails while that is not known (an inventory never read): the address is then not
+	// handed out.
+	VMsReporting(ip string) ([]VMRef, error)
 }
 
 // VMRef names a VM and its BIOS UUID (lower case).

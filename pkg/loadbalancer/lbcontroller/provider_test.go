@@ -21,7 +21,7 @@ import (
 // fakeInventory maps a guest address to the VMs that report it.
 type fakeInventory map[string][]VMRef
 
-func (f fakeInventory) VMsReporting(ip string) []VMRef { return f[ip] }
+func (f fakeInventory) VMsReporting(ip string) ([]VMRef, error) { return f[ip], nil }
 
 func node(name, uuid string, addrs ...string) *corev1.Node {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.NodeSpec{ProviderID: "vsphere://" + uuid}}
@@ -224,5 +224,25 @@ func TestPoolOverlappingNodesIsReported(t *testing.T) {
 	r2, _ := loadbalancer.ParseRange("10.0.1.1-10.0.1.3")
 	if c := p.nodeOverlap(obj, loadbalancer.Pool{Name: "lan", Ranges: []loadbalancer.Range{r2}}); c.Status != metav1.ConditionFalse {
 		t.Fatalf("a pool without Node addresses: %+v", c)
+	}
+}
+
+// unsyncedInventory has not read vCenter yet: it cannot say which VM uses an address.
+type unsyncedInventory struct{}
+
+func (unsyncedInventory) VMsReporting(string) ([]VMRef, error) {
+	return nil, errors.New("the inventory of vCenter vc has not been read yet")
+}
+
+// TestNoAddressBeforeTheInventoryIsRead: right after a start, before vCenter's inventory
+// is read, no address is handed out (a VM may use any of them), automatically or on
+// request; the request fails with AddressUseUnknown, to be retried, not PoolExhausted.
+func TestNoAddressBeforeTheInventoryIsRead(t *testing.T) {
+	p := testProvider(t, unsyncedInventory{})
+	for _, req := range []loadbalancer.Request{request("auto"), request("asks", "10.0.0.1")} {
+		got, err := p.alloc.Assign(req)
+		if reasonOfErr(err) != loadbalancer.ReasonUseUnknown {
+			t.Errorf("%s: got %v, %v; want no address and %s", req.Service, got, err, loadbalancer.ReasonUseUnknown)
+		}
 	}
 }

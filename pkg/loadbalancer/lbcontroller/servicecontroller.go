@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -138,8 +139,15 @@ func (r *serviceReconciler) reconcile(ctx context.Context, key string) error {
 	} else {
 		allocErr = r.results.get(key)
 	}
+	if reasonOf(allocErr) == loadbalancer.ReasonUseUnknown {
+		// Nothing will announce that vCenter's inventory has been read: try again.
+		r.queue.AddAfter(key, useUnknownRetry)
+	}
 	return r.writeConditions(ctx, svc, allocErr)
 }
+
+// useUnknownRetry is when a Service whose address's use was not known yet is retried.
+const useUnknownRetry = 2 * time.Second
 
 // assign allocates for svc and records the outcome as an Event when it fails. A failure
 // that a new or grown pool fixes is retried when the pool's watch event rebuilds the
