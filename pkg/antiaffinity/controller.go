@@ -50,17 +50,22 @@ type Controller struct {
 	nodes  corelisters.NodeLister
 	synced cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
-	prefix string
+	// cluster is --cluster-name; clusterUID reads the kube-system Namespace's UID; prefix
+	// is set from both at the first reconcile.
+	cluster    string
+	clusterUID func(ctx context.Context) (string, error)
+	prefix     string
 
 	mu sync.Mutex
 	// applied is what each cluster was last made to hold; nil forces a read.
 	applied map[clusterKey]map[string][]string
 }
 
-// New builds the controller for the Kubernetes cluster named cluster (--cluster-name).
-func New(inv Inventory, rules Rules, nodes coreinformers.NodeInformer, cluster string) *Controller {
+// New builds the controller for the Kubernetes cluster named cluster (--cluster-name);
+// clusterUID returns its kube-system Namespace's UID (see RulePrefix).
+func New(inv Inventory, rules Rules, nodes coreinformers.NodeInformer, cluster string, clusterUID func(context.Context) (string, error)) *Controller {
 	c := &Controller{
-		inv: inv, rules: rules, nodes: nodes.Lister(), synced: nodes.Informer().HasSynced, prefix: RulePrefix(cluster),
+		inv: inv, rules: rules, nodes: nodes.Lister(), synced: nodes.Informer().HasSynced, cluster: cluster, clusterUID: clusterUID,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "anti-affinity"}),
 		applied: map[clusterKey]map[string][]string{},
@@ -96,7 +101,7 @@ func (c *Controller) Run(ctx context.Context) {
 		c.queue.Add(key)
 	}, Resync)
 	go wait.UntilWithContext(ctx, c.worker, time.Second)
-	log.Info("Anti-affinity controller started", "rulePrefix", c.prefix)
+	log.Info("Anti-affinity controller started", "clusterName", c.cluster)
 	<-ctx.Done()
 }
 
@@ -118,6 +123,14 @@ func (c *Controller) worker(ctx context.Context) {
 
 // Reconcile makes every vSphere cluster hold the rules of the groups' current members.
 func (c *Controller) Reconcile(ctx context.Context) error {
+	if c.prefix == "" {
+		uid, err := c.clusterUID(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the kube-system Namespace's UID for the rule names: %w", err)
+		}
+		c.prefix = RulePrefix(c.cluster, uid)
+		klog.FromContext(ctx).Info("Anti-affinity rules named", "rulePrefix", c.prefix)
+	}
 	nodes, err := c.nodes.List(labels.Everything())
 	if err != nil {
 		return err

@@ -14,8 +14,17 @@ import (
 // clusterKey names a vSphere cluster: its vCenter and managed object ID.
 type clusterKey struct{ vcenter, ref string }
 
-// RulePrefix is the name prefix of the rules of Kubernetes cluster cluster.
-func RulePrefix(cluster string) string { return "vsphere-cloud/" + cluster + "/" }
+// RulePrefix is the name prefix of the rules of a Kubernetes cluster: its --cluster-name
+// (kubeadm's default is "kubernetes" everywhere) and the first 8 characters of its
+// kube-system Namespace's UID, which no two clusters share, so that two clusters in one
+// vSphere cluster never take each other's rules for their own. "/" in the name becomes "-".
+func RulePrefix(cluster, kubeSystemUID string) string {
+	id := kubeSystemUID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	return "vsphere-cloud/" + strings.ReplaceAll(cluster, "/", "-") + "-" + id + "/"
+}
 
 // member is a Node's VM as the rules need it.
 type member struct {

@@ -77,3 +77,16 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestRulePrefix: two clusters that both keep kubeadm's default name never share a prefix;
+// one's prefix is no prefix of another's rules.
+func TestRulePrefix(t *testing.T) {
+	a := RulePrefix("kubernetes", "1b4e28ba-2fa1-11d2-883f-0016d3cca427")
+	b := RulePrefix("kubernetes", "6fa459ea-ee8a-3ca4-894e-db77e160355e")
+	if a == b || a != "vsphere-cloud/kubernetes-1b4e28ba/" {
+		t.Errorf("prefixes %q and %q", a, b)
+	}
+	if p := RulePrefix("team/a", "6fa459ea-ee8a"); p != "vsphere-cloud/team-a-6fa459ea/" {
+		t.Errorf("a / in the cluster name: %q", p)
+	}
+}

@@ -4,7 +4,7 @@
 // cloud-controller (the vsphere-anti-affinity controller, leader only).
 //
 // In each vSphere cluster, a group with at least two VMs there has one rule named
-// vsphere-cloud/<cluster name>/<group>; rules follow Nodes joining, leaving and moving
+// vsphere-cloud/<cluster name>-<kube-system UID, 8 characters>/<group>; rules follow Nodes joining, leaving and moving
 // between clusters. Only rules with that name prefix are ever changed: rules others made
 // are never touched. Nothing changes while any group member's VM cannot be resolved from
 // a fresh inventory. The placement controller reports group members that share a host

@@ -86,6 +86,8 @@ type Endpoint struct {
 	fenceAt  time.Time
 	announce []time.Time
 	failures int
+	// standAsideUntil: after failing to add the address, do not contend until then.
+	standAsideUntil time.Time
 	// seenRV is the Lease as last read (resourceVersion, holder, renew time), and seenAt
 	// when it was first read so.
 	seenRV string
@@ -145,7 +147,7 @@ func (e *Endpoint) step(ctx context.Context) {
 		e.release(ctx, fmt.Sprintf("the local API server failed %d health checks: %v", e.cfg.HealthFailures, err))
 	case holding:
 		e.renew(ctx)
-	case healthy && err == nil:
+	case healthy && err == nil && !e.standingAside():
 		e.acquire(ctx)
 	}
 	e.announceDue(ctx)
@@ -207,8 +209,14 @@ func (e *Endpoint) acquire(ctx context.Context) {
 		return
 	}
 	if err := e.hold(ctx, now); err != nil {
+		// No address was added: free the Lease for the others, and stand aside for a Lease
+		// duration (retaking our own Lease at once would keep it changing, and nobody else
+		// could ever see it lapse).
 		klog.FromContext(ctx).Error(err, "Cannot carry the control-plane endpoint; handing it over")
-		e.release(ctx, "address could not be added")
+		e.freeLease(ctx)
+		e.mu.Lock()
+		e.standAsideUntil = now.Add(e.cfg.LeaseDuration)
+		e.mu.Unlock()
 		return
 	}
 	klog.FromContext(ctx).Info("Holding the control-plane endpoint")
@@ -264,15 +272,27 @@ func (e *Endpoint) hold(ctx context.Context, sent time.Time) error {
 	return nil
 }
 
-// release drops the address, then frees the Lease so that another node takes over at once.
+// release drops the address, then frees the Lease so that another node takes over at once;
+// when the address could not be removed the Lease is left to lapse, by which time the
+// address's kernel lifetime has ended it.
 func (e *Endpoint) release(ctx context.Context, reason string) {
 	e.mu.Lock()
 	was := e.holding
-	e.dropLocked(ctx, reason)
+	removed := e.dropLocked(ctx, reason)
 	e.mu.Unlock()
-	if !was {
-		return
+	if was && removed {
+		e.freeLease(ctx)
 	}
+}
+
+func (e *Endpoint) standingAside() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg.Now().Before(e.standAsideUntil)
+}
+
+// freeLease clears the Lease's holder when it is this node.
+func (e *Endpoint) freeLease(ctx context.Context) {
 	l, err := e.cfg.Leases.Get(ctx, e.cfg.LeaseName, metav1.GetOptions{})
 	if err != nil || ptr.Deref(l.Spec.HolderIdentity, "") != e.cfg.NodeName {
 		return
@@ -289,15 +309,18 @@ func (e *Endpoint) drop(ctx context.Context, reason string) {
 	e.dropLocked(ctx, reason)
 }
 
-func (e *Endpoint) dropLocked(ctx context.Context, reason string) {
+// dropLocked takes the address off; it reports whether the address is surely gone.
+func (e *Endpoint) dropLocked(ctx context.Context, reason string) bool {
 	if !e.holding {
-		return
+		return true
 	}
 	e.holding, e.announce = false, nil
 	if err := e.cfg.Dataplane.Remove(e.cfg.Interface, e.cfg.VIP); err != nil {
 		klog.FromContext(ctx).Error(err, "Cannot remove the control-plane endpoint's address; its lifetime ends it")
+		return false
 	}
 	klog.FromContext(ctx).Info("Stopped announcing the control-plane endpoint", "reason", reason)
+	return true
 }
 
 // announceDue sends the announcements whose time has come.

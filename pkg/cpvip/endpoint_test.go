@@ -15,6 +15,7 @@ import (
 
 type fakeDataplane struct {
 	mu        sync.Mutex
+	broken    bool      // AddUntil fails (a wrong --interface, no NET_ADMIN)
 	until     time.Time // zero: no address
 	announced int
 	now       func() time.Time
@@ -23,6 +24,9 @@ type fakeDataplane struct {
 func (d *fakeDataplane) AddUntil(_ string, _ netip.Addr, lifetime time.Duration) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.broken {
+		return errors.New("interface eth9: link not found")
+	}
 	d.until = d.now().Add(lifetime)
 	return nil
 }
@@ -115,5 +119,29 @@ func TestEndpointElection(t *testing.T) {
 	}
 	if took < 4*time.Second {
 		t.Errorf("a took over %s after b went silent, before the Lease could lapse", took)
+	}
+}
+
+// TestANodeThatCannotCarryTheAddressStandsAside: a node whose address cannot be added
+// frees the Lease and stands aside, so another node takes the endpoint instead of the
+// cluster having none.
+func TestANodeThatCannotCarryTheAddressStandsAside(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	clock := func() time.Time { return now }
+	leases := fake.NewClientset().CoordinationV1().Leases("kube-system")
+	planes := map[string]*fakeDataplane{"a": {now: clock, broken: true}, "b": {now: clock}}
+	agents := map[string]*Endpoint{}
+	for n, d := range planes {
+		agents[n] = New(Config{VIP: netip.MustParseAddr("10.0.0.50"), Interface: "eth0", NodeName: n, Leases: leases, LeaseName: "ep",
+			Health: func(context.Context) error { return nil }, Dataplane: d, Now: clock})
+	}
+	for end := now.Add(3 * time.Second); now.Before(end); now = now.Add(250 * time.Millisecond) {
+		agents["a"].step(ctx) // a first, every round: it would win every race
+		agents["b"].step(ctx)
+	}
+	if !planes["b"].has() {
+		l, _ := leases.Get(ctx, "ep", metav1.GetOptions{})
+		t.Fatalf("b does not carry the endpoint; the Lease is held by %q", ptr.Deref(l.Spec.HolderIdentity, ""))
 	}
 }

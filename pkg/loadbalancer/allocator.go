@@ -220,7 +220,12 @@ func (a *Allocator) Assign(r Request) ([]netip.Addr, error) {
 		}
 		var keep netip.Addr
 		for _, ip := range held {
-			if familyOf(ip) == fam && (!want.IsValid() || ip == want) && a.usableLocked(r, ip) == nil {
+			if familyOf(ip) != fam || (want.IsValid() && ip != want) {
+				continue
+			}
+			// An address a Service holds stays held while VM use is not known yet (the
+			// inventory not read after a restart): it was checked when it was handed out.
+			if err := a.usableLocked(r, ip); err == nil || reasonIs(err, ReasonUseUnknown) {
 				keep = ip
 			}
 		}
@@ -280,7 +285,6 @@ func (a *Allocator) pickLocked(r Request, fam Family, taken map[netip.Addr]bool)
 		return ip, err
 	}
 	candidates := 0
-	var unknown error // an address skipped because its use is not known
 	for _, p := range a.pools {
 		if (r.Pool != "" && p.Name != r.Pool) || (r.Pool == "" && !p.AutoAssign) || !p.allows(r.Namespace) {
 			continue
@@ -297,16 +301,13 @@ func (a *Allocator) pickLocked(r Request, fam Family, taken map[netip.Addr]bool)
 				}
 				if err := a.conflictLocked(ip); err != nil {
 					if reasonIs(err, ReasonUseUnknown) {
-						unknown = err
+						return netip.Addr{}, err // not known for any address yet
 					}
 					continue
 				}
 				return ip, nil
 			}
 		}
-	}
-	if unknown != nil {
-		return netip.Addr{}, unknown
 	}
 	if candidates == 0 {
 		return netip.Addr{}, fail(ReasonNoPool, "no auto-assign VIPPool has %s addresses for namespace %s", fam, r.Namespace)

@@ -30,7 +30,9 @@ func (c *Controller) setVolumeCapacity(ctx context.Context, st *v1alpha1.NodeVMS
 	vc, ok := c.capacity.known[key]
 	last, failed := c.capacity.failed[key]
 	c.mu.Unlock()
-	if !ok && (!failed || time.Since(last) >= capacityRetry) {
+	// Only with a fresh cache: a vCenter known to be unreachable would hold the worker
+	// for a call timeout.
+	if !ok && vm.Fresh && (!failed || time.Since(last) >= capacityRetry) {
 		var err error
 		vc, err = c.inv.NodeVolumeCapacity(ctx, vm.VCenter, vm.Ref)
 		c.mu.Lock()

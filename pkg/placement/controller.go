@@ -127,6 +127,8 @@ func (c *Controller) forget(name string) {
 		}
 		if len(set) == 0 {
 			delete(c.claims, k)
+			delete(c.capacity.known, k) // read again if a Node comes back to the VM
+			delete(c.capacity.failed, k)
 		}
 	}
 }

@@ -103,16 +103,17 @@ func (i *instances) InstanceMetadata(ctx context.Context, node *corev1.Node) (*c
 		vm.NICs = nics
 	}
 	// The control-plane endpoint is on the holder's NIC too (vsphere-node control-plane).
+	// Unlike the VIPs, not knowing it fails the call (retried): an endpoint address moves
+	// between nodes, and must never become one's InternalIP.
 	isEndpoint, err := i.cloud.endpoints.isEndpoint(ctx)
 	if err != nil {
-		klog.FromContext(ctx).Error(err, "Node addresses not filtered for the control-plane endpoint", "node", klog.KObj(node))
-	} else {
-		nics := slices.Clone(vm.NICs)
-		for k := range nics {
-			nics[k].IPs = loadbalancer.DropVIPs(nics[k].IPs, isEndpoint)
-		}
-		vm.NICs = nics
+		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}
+	nics := slices.Clone(vm.NICs)
+	for k := range nics {
+		nics[k].IPs = loadbalancer.DropVIPs(nics[k].IPs, isEndpoint)
+	}
+	vm.NICs = nics
 	if err := checkTopology(vm, i.cloud.cfg); err != nil {
 		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}

@@ -155,10 +155,15 @@ func TestAntiAffinity(t *testing.T) {
 		}
 	}
 
+	kubeSystem, err := cp.Client.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := antiaffinity.RulePrefix("e2e", string(kubeSystem.UID))
 	t.Run("control-plane Nodes and a labelled group get rules; two members on one host are reported", func(t *testing.T) {
 		waitRules(t, "after registration", map[string][]string{
-			"vsphere-cloud/e2e/control-plane": vmsOf("aa-cp-0", "aa-cp-1", "aa-cp-2"),
-			"vsphere-cloud/e2e/db":            vmsOf("aa-db-0", "aa-db-1"),
+			prefix + "control-plane": vmsOf("aa-cp-0", "aa-cp-1", "aa-cp-2"),
+			prefix + "db":            vmsOf("aa-db-0", "aa-db-1"),
 		})
 		waitCondition(t, "aa-db-0", metav1.ConditionFalse)
 		waitCondition(t, "aa-db-1", metav1.ConditionFalse)
@@ -172,13 +177,13 @@ func TestAntiAffinity(t *testing.T) {
 	})
 	t.Run("a group of one loses its rule and its condition clears", func(t *testing.T) {
 		label(t, "aa-db-1", v1alpha1.LabelAntiAffinityGroup, "-")
-		waitRules(t, "after aa-db-1 left db", map[string][]string{"vsphere-cloud/e2e/control-plane": vmsOf("aa-cp-0", "aa-cp-1", "aa-cp-2")})
+		waitRules(t, "after aa-db-1 left db", map[string][]string{prefix + "control-plane": vmsOf("aa-cp-0", "aa-cp-1", "aa-cp-2")})
 		waitCondition(t, "aa-db-0", metav1.ConditionTrue)
 	})
 	t.Run("a deleted Node leaves its rule", func(t *testing.T) {
 		if err := cp.Client.CoreV1().Nodes().Delete(ctx, "aa-cp-2", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitRules(t, "after aa-cp-2 was deleted", map[string][]string{"vsphere-cloud/e2e/control-plane": vmsOf("aa-cp-0", "aa-cp-1")})
+		waitRules(t, "after aa-cp-2 was deleted", map[string][]string{prefix + "control-plane": vmsOf("aa-cp-0", "aa-cp-1")})
 	})
 }

@@ -121,9 +121,10 @@ func (Kernel) Announce(ifname string, ip netip.Addr) error {
 }
 
 // AddUntil puts ip/32 (or /128) on the interface with a valid and preferred lifetime of
-// lifetime (whole seconds, at least one), replacing an earlier one: the kernel removes the
-// address when it runs out, so that a holder that dies without removing it is fenced all
-// the same. Each renewal calls it again.
+// lifetime, rounded down to whole seconds and at least one, replacing an earlier one: the
+// kernel removes the address when it runs out (its expiry timer may add up to about a
+// second), so that a holder that dies without removing it is fenced all the same. Each
+// renewal calls it again.
 func (Kernel) AddUntil(ifname string, ip netip.Addr, lifetime time.Duration) error {
 	link, a, err := addrFor(ifname, ip)
 	if err != nil {

@@ -71,8 +71,11 @@ func (j *Journal) Recover() (int, error) {
 // AddUntil records ip, then puts it on the interface: the journal never misses an address.
 func (j *Journal) AddUntil(ifname string, ip netip.Addr, lifetime time.Duration) error {
 	j.mu.Lock()
-	j.set[ifname+" "+ip.String()] = true
-	err := j.writeLocked()
+	var err error
+	if key := ifname + " " + ip.String(); !j.set[key] { // renewals do not rewrite the file
+		j.set[key] = true
+		err = j.writeLocked()
+	}
 	j.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("recording VIP %s in %s: %w", ip, j.Path, err)

@@ -246,3 +246,33 @@ func TestNoAddressBeforeTheInventoryIsRead(t *testing.T) {
 		}
 	}
 }
+
+// switchableInventory is read or not, as the test says.
+type switchableInventory struct{ read *bool }
+
+func (s switchableInventory) VMsReporting(string) ([]VMRef, error) {
+	if !*s.read {
+		return nil, errors.New("the inventory of vCenter vc has not been read yet")
+	}
+	return nil, nil
+}
+
+// TestAHeldAddressStaysWhileUseIsUnknown: after a restart, before vCenter's inventory is
+// read, a Service keeps the address it holds (it was checked when handed out), so its
+// status does not flap; only new addresses wait.
+func TestAHeldAddressStaysWhileUseIsUnknown(t *testing.T) {
+	read := true
+	p := testProvider(t, switchableInventory{&read})
+	got, err := p.alloc.Assign(request("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read = false
+	again, err := p.alloc.Assign(request("web"))
+	if err != nil || !slices.Equal(again, got) {
+		t.Fatalf("the held address: %v, %v; want %v kept", again, err, got)
+	}
+	if _, err := p.alloc.Assign(request("new")); reasonOfErr(err) != loadbalancer.ReasonUseUnknown {
+		t.Fatalf("a new Service: %v, want %s", err, loadbalancer.ReasonUseUnknown)
+	}
+}
