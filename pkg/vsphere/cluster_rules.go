@@ -38,11 +38,7 @@ type RuleChange struct {
 // AntiAffinityRules reads the VM-VM anti-affinity rules of the cluster clusterRef in
 // vCenter vcenter. It calls vCenter (one RetrieveProperties).
 func (m *Manager) AntiAffinityRules(ctx context.Context, vcenter, clusterRef string) ([]AntiAffinityRule, error) {
-	c, err := m.vCenterFor(vcenter)
-	if err != nil {
-		return nil, err
-	}
-	client, err := c.sess.Client(ctx)
+	_, client, err := m.sessionFor(ctx, vcenter)
 	if err != nil {
 		return nil, err
 	}
@@ -77,11 +73,7 @@ func (m *Manager) UpdateAntiAffinityRules(ctx context.Context, vcenter, clusterR
 	if len(changes) == 0 {
 		return nil
 	}
-	c, err := m.vCenterFor(vcenter)
-	if err != nil {
-		return err
-	}
-	client, err := c.sess.Client(ctx)
+	_, client, err := m.sessionFor(ctx, vcenter)
 	if err != nil {
 		return err
 	}

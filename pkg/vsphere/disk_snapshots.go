@@ -20,11 +20,7 @@ type DiskSnapshot struct {
 // StoragePolicyID resolves an SPBM storage policy name in the vCenter, and the datastore
 // refs (of the given ones) that are compatible with it.
 func (m *Manager) StoragePolicyID(ctx context.Context, vcenter, name string, datastores []string) (string, map[string]bool, error) {
-	c, err := m.vCenterFor(vcenter)
-	if err != nil {
-		return "", nil, err
-	}
-	client, err := c.sess.Client(ctx)
+	_, client, err := m.sessionFor(ctx, vcenter)
 	if err != nil {
 		return "", nil, err
 	}

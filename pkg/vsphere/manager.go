@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vmware/govmomi/vim25"
+
 	"github.com/vsphere-cloud/provider/pkg/keyed"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
 )
@@ -113,6 +115,19 @@ func (m *Manager) TrackDisks(vm VM) {
 }
 
 // vCenterFor is the configured vCenter named vcenter.
+// sessionFor returns the named vCenter and its logged-in client.
+func (m *Manager) sessionFor(ctx context.Context, vcenter string) (*vCenter, *vim25.Client, error) {
+	c, err := m.vCenterFor(vcenter)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := c.sess.Client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, client, nil
+}
+
 func (m *Manager) vCenterFor(vcenter string) (*vCenter, error) {
 	for _, c := range m.vcenters {
 		if c.vc.Name == vcenter {

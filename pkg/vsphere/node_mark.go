@@ -60,11 +60,7 @@ func (n *nodeMarks) record(ref, value string) {
 // unchanged mark costs no call. Needs the Global.SetCustomField privilege (and
 // Global.ManageCustomFields once, to create the attribute).
 func (m *Manager) MarkNodeVM(ctx context.Context, vcenter, vmRef, value string) error {
-	c, err := m.vCenterFor(vcenter)
-	if err != nil {
-		return err
-	}
-	client, err := c.sess.Client(ctx)
+	c, client, err := m.sessionFor(ctx, vcenter)
 	if err != nil {
 		return err
 	}

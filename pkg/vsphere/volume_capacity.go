@@ -41,11 +41,7 @@ type VolumeCapacity struct {
 // NodeVolumeCapacity reads the VM's hardware version and devices (one RetrieveProperties)
 // and computes its VolumeCapacity. It calls vCenter.
 func (m *Manager) NodeVolumeCapacity(ctx context.Context, vcenter, vmRef string) (VolumeCapacity, error) {
-	c, err := m.vCenterFor(vcenter)
-	if err != nil {
-		return VolumeCapacity{}, err
-	}
-	client, err := c.sess.Client(ctx)
+	c, client, err := m.sessionFor(ctx, vcenter)
 	if err != nil {
 		return VolumeCapacity{}, err
 	}
