@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/internal/queueworker"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
 
@@ -106,19 +107,10 @@ func (c *Controller) Run(ctx context.Context) {
 }
 
 func (c *Controller) worker(ctx context.Context) {
-	for {
-		k, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		if err := c.Reconcile(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "Keeping anti-affinity rules failed; retrying")
-			c.queue.AddRateLimited(k)
-		} else {
-			c.queue.Forget(k)
-		}
-		c.queue.Done(k)
-	}
+	reconcile := func(ctx context.Context, _ string) error { return c.Reconcile(ctx) }
+	queueworker.Run(ctx, c.queue, reconcile, func(ctx context.Context, _ string, err error) {
+		klog.FromContext(ctx).Error(err, "Keeping anti-affinity rules failed; retrying")
+	})
 }
 
 // Reconcile makes every vSphere cluster hold the rules of the groups' current members.

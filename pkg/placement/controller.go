@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/internal/queueworker"
 	"github.com/vsphere-cloud/provider/pkg/antiaffinity"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 )
@@ -154,20 +155,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 }
 
 func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.reconcile(ctx, key)
-		if err != nil {
-			klog.FromContext(ctx).Error(err, "Reconciling NodeVM failed; retrying", "node", key)
-			c.queue.AddRateLimited(key)
-		} else {
-			c.queue.Forget(key)
-		}
-		c.queue.Done(key)
-	}
+	queueworker.Run(ctx, c.queue, c.reconcile, func(ctx context.Context, key string, err error) {
+		klog.FromContext(ctx).Error(err, "Reconciling NodeVM failed; retrying", "node", key)
+	})
 }
 
 func (c *Controller) reconcile(ctx context.Context, name string) error {
