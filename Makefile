@@ -9,13 +9,14 @@ CONTROL_PLANE_ENV := $(ARTIFACTS)/control-plane.env
 TOOL_MODULES := hack/tools hack/tools/etcd hack/tools/controller-gen hack/tools/golangci-lint hack/tools/csi-provisioner hack/tools/csi-attacher hack/tools/csi-resizer hack/tools/csi-snapshotter hack/tools/chartcheck
 CONTROLLER_GEN := $(GO) -C hack/tools/controller-gen tool controller-gen
 
-.PHONY: help build deps kind-deps kind-up kind-up-helm kind-down test-kind test test-faults test-unit test-fuzz fuzz test-e2e verify update bench demo control-plane clean
+.PHONY: help build deps kind-deps kind-up kind-up-helm kind-down test-kind test test-faults test-unit test-fuzz fuzz test-e2e verify update bench bench-scale demo control-plane clean
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## Build cloud-controller, vsphere-node, vsphere-csi-node and the simulator program into bin/.
-	$(GO) build -o $(BIN)/ ./cmd/cloud-controller ./cmd/vsphere-node ./cmd/vsphere-csi-node ./hack/vcsim
+	$(GO) build -o $(BIN)/ ./cmd/cloud-controller ./cmd/vsphere-node ./cmd/vsphere-csi-node
+	GO=$(GO) hack/vcsim/build.sh $(BIN)
 
 control-plane: ## Build (or reuse) pinned etcd and kube-apiserver in $(VSPHERE_CLOUD_CACHE).
 	@mkdir -p $(ARTIFACTS)
@@ -65,6 +66,11 @@ test-faults: build control-plane deps ## Full fault matrix (writes docs/reliabil
 bench: build control-plane ## Benchmarks: prints BENCH <name> <value> <unit> lines.
 	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
 	VSPHERE_CLOUD_BENCH=1 VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/bench $(GO) test -count=1 -timeout 60m -v -run 'TestBench|TestVolumeFailover|TestControlPlaneEndpoint' ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/bench.log | grep -E '^(BENCH|--- |FAIL|ok)'
+
+bench-scale: build control-plane ## The scale run (not in CI): 10,000 Nodes among 50,000 VMs in two datacenters; BENCH node_init_10k_seconds and more.
+	set -a && source $(CONTROL_PLANE_ENV) && set +a && \
+	BENCH_NODES=10000 BENCH_VMS=50000 BENCH_DATACENTERS=2 \
+	VSPHERE_CLOUD_BENCH=1 VSPHERE_CLOUD_E2E_REQUIRED=1 E2E_ARTIFACTS=$(ARTIFACTS)/bench-scale $(GO) test -count=1 -timeout 90m -v -run 'TestBenchNodeInitialization$$' ./test/e2e/ 2>&1 | tee $(ARTIFACTS)/bench-scale.log | grep -E '^(BENCH|--- |FAIL|ok)|registered in|read the inventory'
 
 demo: build ## Local control plane + simulator + cloud-controller, a few Nodes, their providerIDs and zones.
 	@mkdir -p $(ARTIFACTS)

@@ -10,6 +10,7 @@ import (
 	genericcontrollermanager "k8s.io/controller-manager/app"
 	"k8s.io/controller-manager/controller"
 
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 	"github.com/vsphere-cloud/provider/pkg/volumes/metadata"
 )
 
@@ -26,6 +27,10 @@ func startMetadata(opts *csiOptions, deps *dependencies) app.InitFuncConstructor
 			}
 			metadata.RegisterMetrics()
 			core := cfg.SharedInformers.Core().V1()
+			// The syncer reads a Pod's name, labels, phase and claims only.
+			if err := core.Pods().Informer().SetTransform(kubeclient.TrimPod); err != nil {
+				return nil, false, fmt.Errorf("%s: trimming the Pod cache: %w", metadataControllerName, err)
+			}
 			s, err := metadata.New(deps.vsphere, core.PersistentVolumes(), core.PersistentVolumeClaims(), core.Pods(), opts.MetadataSyncPeriod)
 			if err != nil {
 				return nil, false, fmt.Errorf("%s: %w", metadataControllerName, err)

@@ -9,6 +9,7 @@ import (
 	cloudcontrollerconfig "k8s.io/cloud-provider/app/config"
 	"k8s.io/klog/v2"
 
+	"github.com/vsphere-cloud/provider/pkg/kubeclient"
 	"github.com/vsphere-cloud/provider/pkg/provider"
 	"github.com/vsphere-cloud/provider/pkg/vsphere"
 	"github.com/vsphere-cloud/provider/pkg/vsphere/config"
@@ -31,6 +32,11 @@ type dependencies struct {
 // The framework calls it through initCloud; c.Kubeconfig honours the client flags
 // (--kubeconfig, --kube-api-qps, --kube-api-burst, --kube-api-content-type).
 func wire(ctx context.Context, deps *dependencies, cfg *config.Config, c *cloudcontrollerconfig.CompletedConfig, csiOpts *csiOptions) error {
+	// Every controller here shares the framework's Node informer; the framework starts
+	// it after initCloud, so the transform is set before anything is cached.
+	if err := c.SharedInformers.Core().V1().Nodes().Informer().SetTransform(kubeclient.TrimNode); err != nil {
+		return fmt.Errorf("trimming the Node cache: %w", err)
+	}
 	rc := c.Kubeconfig
 	creds, err := kubernetes.NewForConfig(userAgent(rc, "vsphere-cloud-credentials"))
 	if err != nil {

@@ -44,7 +44,11 @@ func run() error {
 	deny := flag.String("deny-privileges", "", "comma-separated privileges that privilege checks report as not granted")
 	taskDelays := flag.String("task-delay", "", "delay tasks by name, by the name in their TaskInfo, such as CnsCreateVolume=4s,ReconfigVm=1s")
 	lockout := flag.String("sso-lockout", defaultSSOLockout, "lock an account after failed logins like vCenter SSO: failures/interval/unlock time, or off")
+	pprofListen := flag.String("pprof-listen", os.Getenv("VCSIM_PPROF_LISTEN"), "serve Go's profiles (/debug/pprof) on this address, to find where the simulator spends a benchmark's time")
 	flag.Parse()
+	if *pprofListen != "" {
+		go servePprof(*pprofListen)
+	}
 	if err := parseTaskDelays(*taskDelays); err != nil {
 		return fmt.Errorf("-task-delay: %w", err)
 	}

@@ -88,7 +88,7 @@ func (inv *inventory) readAll(ctx context.Context, feed *inventoryFeed, idx *inv
 			continue
 		}
 		vms, hosts := inv.publish(idx, now)
-		klog.FromContext(ctx).V(2).Info("Inventory synced", "vms", vms, "hosts", hosts)
+		klog.FromContext(ctx).V(1).Info("Inventory synced", "vms", vms, "hosts", hosts)
 		ch.All = true
 		if notify := inv.changes.get(); notify != nil {
 			notify(ch)

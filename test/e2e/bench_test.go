@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/vsphere-cloud/provider/test/framework"
 )
@@ -49,17 +53,23 @@ func benchName(i int) string { return fmt.Sprintf("bench-%04d", i) }
 func startBenchEnv(t *testing.T, name string, n int, resync string) *benchEnv {
 	ctx := context.Background()
 	e := &benchEnv{}
-	inv := &framework.SimInventory{Datacenters: 1, Clusters: 2, Hosts: 8}
+	// BENCH_DATACENTERS datacenters of two clusters each, one zone per cluster and one
+	// region per datacenter; the VMs spread over all of them.
+	dcs := envInt("BENCH_DATACENTERS", 1)
+	inv := &framework.SimInventory{Datacenters: dcs, Clusters: 2, Hosts: 8}
 	for i := 0; i < n; i++ {
+		dc := i % dcs
 		inv.VMs = append(inv.VMs, framework.SimVM{
-			Name: benchName(i), Cluster: fmt.Sprintf("DC0_C%d", i%2), UUID: framework.TestUUID(benchName(i)),
-			Hostname: benchName(i), IPs: []string{fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)},
+			Name: benchName(i), Datacenter: fmt.Sprintf("DC%d", dc), Cluster: fmt.Sprintf("DC%d_C%d", dc, (i/dcs)%2),
+			UUID: framework.TestUUID(benchName(i)), Hostname: benchName(i),
+			IPs: []string{fmt.Sprintf("10.%d.%d.%d", 1+i/65536, (i/256)%256, i%256)},
 		})
 	}
-	inv.Tags = []framework.SimTag{
-		{Category: "k8s-zone", Name: "zone-a", AttachTo: []string{"DC0_C0"}},
-		{Category: "k8s-zone", Name: "zone-b", AttachTo: []string{"DC0_C1"}},
-		{Category: "k8s-region", Name: "region-1", AttachTo: []string{"DC0"}},
+	for dc := range dcs {
+		for cl := range 2 {
+			inv.Tags = append(inv.Tags, framework.SimTag{Category: "k8s-zone", Name: fmt.Sprintf("zone-%d-%d", dc, cl), AttachTo: []string{fmt.Sprintf("DC%d_C%d", dc, cl)}})
+		}
+		inv.Tags = append(inv.Tags, framework.SimTag{Category: "k8s-region", Name: fmt.Sprintf("region-%d", dc), AttachTo: []string{fmt.Sprintf("DC%d", dc)}})
 	}
 	e.dir, e.cp, e.sim = startWorld(t, name, inv)
 	proxyDir := filepath.Join(e.dir, "proxy")
@@ -93,65 +103,85 @@ func startBenchEnv(t *testing.T, name string, n int, resync string) *benchEnv {
 		// cluster and its cloud-controller start together.
 		return e
 	}
-	if !framework.WaitFor(2*time.Minute, 100*time.Millisecond, func() bool { return e.proxy.Count("SOAP WaitForUpdatesEx") >= 1 }) {
-		t.Fatalf("cloud-controller never watched the inventory:\n%s", e.ccm.Tail(4000))
+	start := time.Now()
+	if !framework.WaitFor(15*time.Minute, 100*time.Millisecond, func() bool { return e.ccm.LogContains("Inventory synced") }) {
+		t.Fatalf("cloud-controller never read the inventory:\n%s", e.ccm.Tail(4000))
 	}
-	time.Sleep(2 * time.Second) // let the initial inventory read finish
+	t.Logf("cloud-controller read the inventory of %d VMs in %s", n, time.Since(start).Round(100*time.Millisecond))
 	t.Logf("vCenter requests to connect and read the inventory:\n%s", e.proxy.Summary())
 	return e
 }
 
-// registerAll registers n Nodes like kubelets do and waits until all are initialized.
-func (e *benchEnv) registerAll(t *testing.T, n int) time.Duration {
-	ctx := context.Background()
-	cp := e.cp
-	start := time.Now()
-	var wg sync.WaitGroup
-	var failed atomic.Int32
-	sem := make(chan struct{}, 50)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			name := benchName(i)
-			if err := framework.RegisterNode(ctx, cp.Client, name, framework.TestUUID(name)); err != nil {
-				failed.Add(1)
-				t.Error(err)
-			}
-		}()
+// registerAll registers n Nodes like kubelets do, each in its own request and without a
+// client-side rate limit (every kubelet has its own client), and waits until all are
+// initialized: provider ID, no uninitialized taint, and the addresses from vCenter. It
+// returns how long the registrations took and how long until all were initialized.
+func (e *benchEnv) registerAll(t *testing.T, n int) (registered, initialized time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := rest.CopyConfig(e.cp.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
+	// Initialized Nodes are counted from a watch: listing 10,000 Nodes again and again
+	// would load the API server the benchmark measures.
+	var done atomic.Int32
+	seen := sync.Map{}
+	all := make(chan struct{})
+	factory := informers.NewSharedInformerFactory(client, 0)
+	count := func(obj any) {
+		node, ok := obj.(*corev1.Node)
+		if !ok || !framework.Initialized(node) || !hasInternalIP(node) {
+			return
+		}
+		if _, loaded := seen.LoadOrStore(node.Name, true); !loaded && int(done.Add(1)) == n {
+			close(all)
+		}
+	}
+	_, _ = factory.Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: count, UpdateFunc: func(_, obj any) { count(obj) },
+	})
+	factory.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+
+	start := time.Now()
+	var failed atomic.Int32
+	parallel(n, 100, func(i int) {
+		name := benchName(i)
+		if err := framework.RegisterNode(ctx, client, name, framework.TestUUID(name)); err != nil {
+			failed.Add(1)
+			t.Error(err)
+		}
+	})
+	registered = time.Since(start)
 	if failed.Load() > 0 {
 		t.FailNow()
 	}
-	var initialized int
-	ok := framework.WaitFor(5*time.Minute, 100*time.Millisecond, func() bool {
-		list, err := cp.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
-		if err != nil {
-			return false
-		}
-		initialized = 0
-		for i := range list.Items {
-			if framework.Initialized(&list.Items[i]) {
-				initialized++
-			}
-		}
-		return initialized == n
-	})
-	elapsed := time.Since(start)
-	if !ok {
-		t.Fatalf("%d of %d nodes initialized in %s:\n%s", initialized, n, elapsed, e.ccm.Tail(4000))
+	select {
+	case <-all:
+	case <-time.After(15 * time.Minute):
+		t.Fatalf("%d of %d nodes initialized in %s:\n%s", done.Load(), n, time.Since(start), e.ccm.Tail(4000))
 	}
-	return elapsed
+	return registered, time.Since(start)
+}
+
+func hasInternalIP(n *corev1.Node) bool {
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return true
+		}
+	}
+	return false
 }
 
 // TestBenchNodeInitialization registers 1,000 Nodes among 5,000 VMs (BENCH_NODES,
-// BENCH_VMS) and measures
-// initialization time, vCenter requests during initialization and in steady state, and
-// cloud-controller's peak RSS. vCenter requests are counted by a proxy in front of the
-// simulator.
+// BENCH_VMS, BENCH_DATACENTERS; make bench-scale: 10,000 among 50,000 in two) and
+// measures initialization time, vCenter requests during initialization, onboarding and
+// steady state, and cloud-controller's peak RSS. vCenter requests are counted by a proxy
+// in front of the simulator.
 func TestBenchNodeInitialization(t *testing.T) {
 	benchEnabled(t)
 	n := envInt("BENCH_NODES", 1000)
@@ -164,11 +194,32 @@ func TestBenchNodeInitialization(t *testing.T) {
 	bench("inventory_vms", float64(vms), "VMs")
 	proxy, ccm := e.proxy, e.ccm
 	proxy.Reset()
-	elapsed := e.registerAll(t, n)
+	registered, elapsed := e.registerAll(t, n)
 	initRequests := proxy.Total()
-	t.Logf("vCenter requests during initialization:\n%s", proxy.Summary())
+	t.Logf("%d Nodes registered in %s, all initialized after %s; vCenter requests during initialization:\n%s",
+		n, registered.Round(10*time.Millisecond), elapsed.Round(10*time.Millisecond), proxy.Summary())
 	bench("node_init_seconds", elapsed.Seconds(), "s")
+	if n%1000 == 0 {
+		// make bench-scale: node_init_10k_seconds
+		bench(fmt.Sprintf("node_init_%dk_seconds", n/1000), elapsed.Seconds(), "s")
+	}
+	bench("node_register_seconds", registered.Seconds(), "s")
 	bench("node_init_vcenter_requests", float64(initRequests), "requests")
+
+	// After initialization, each node VM is read once for its disk controllers (the volume
+	// limit) and marked once (the kubernetes.io/node attribute): onboarding, not steady
+	// state. It is counted here, until every VM is marked and vCenter has heard nothing
+	// new for 5 s.
+	if !framework.WaitFor(15*time.Minute, 100*time.Millisecond, func() bool { return proxy.Count("SOAP SetField") >= n }) {
+		t.Fatalf("%d of %d node VMs marked:\n%s", proxy.Count("SOAP SetField"), n, proxy.Summary())
+	}
+	for last := -1; last != proxy.Total(); {
+		last = proxy.Total()
+		time.Sleep(5 * time.Second)
+	}
+	onboarding := proxy.Total()
+	t.Logf("vCenter requests from registration to every node VM onboarded:\n%s", proxy.Summary())
+	bench("node_onboarding_vcenter_requests_per_node", float64(onboarding)/float64(n), "requests")
 
 	proxy.Reset()
 	time.Sleep(steady)

@@ -71,7 +71,8 @@ func (s *Simulator) Start() error {
 	}
 	s.proc = p
 	var env map[string]string
-	ok := WaitFor(5*time.Minute, 100*time.Millisecond, func() bool {
+	// 50,000 VMs (make bench-scale) take about 3.5 minutes to create.
+	ok := WaitFor(10*time.Minute, 100*time.Millisecond, func() bool {
 		if p.Exited() {
 			return true
 		}
