@@ -35,6 +35,11 @@ func main() {
 // logging flags and its options, asks initCloud for the cloud, where wire (wiring.go)
 // builds every dependency once, and runs the controllers on them.
 func run() int {
+	memLimit, err := applyMemoryLimit()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cloud-controller: %v\n", err)
+		return 1
+	}
 	opts, err := options.NewCloudControllerManagerOptions()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cloud-controller: %v\n", err)
@@ -55,6 +60,9 @@ func run() int {
 	// and before any controller constructor runs.
 	deps := &dependencies{}
 	initCloud := func(c *cloudcontrollerconfig.CompletedConfig) cloudprovider.Interface {
+		if memLimit > 0 {
+			klog.Background().Info("Go memory limit set from the container's", "goMemoryLimitMiB", memLimit>>20, "share", goMemoryShare)
+		}
 		if err := wire(context.Background(), deps, cfg, c, csiOpts); err != nil {
 			klog.ErrorS(err, "Cannot start cloud-controller")
 			klog.FlushAndExit(klog.ExitFlushTimeout, 1)

@@ -3,11 +3,16 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +98,12 @@ func startBenchEnv(t *testing.T, name string, n int, resync string) *benchEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The memory limit too, as the Pod hands it over (the Go memory limit follows it).
+	limit, err := framework.CloudControllerMemoryLimit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VSPHERE_CLOUD_MEMORY_LIMIT", strconv.FormatInt(limit, 10))
 	e.ccm, err = framework.StartCloudController(e.cp, "cloud-controller", conf, append(args, "--v=1")...)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +179,43 @@ func (e *benchEnv) registerAll(t *testing.T, n int) (registered, initialized tim
 	return registered, time.Since(start)
 }
 
+// cpuSeconds is the CPU time each process of the world has used so far, by name; this
+// test process (the kubelets' registrations and the watch) as "test".
+func (e *benchEnv) cpuSeconds(t *testing.T) map[string]float64 {
+	procs := e.cp.Processes()
+	procs["cloud-controller"], procs["vcsim"] = e.ccm, e.sim.Process()
+	out := map[string]float64{}
+	for name, p := range procs {
+		s, err := p.CPUSeconds()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = s
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	out["test"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	return out
+}
+
+// reportCPU logs where the machine's CPU went since before, and prints the API server's
+// and cloud-controller's shares: which of them bounds the figure.
+func (e *benchEnv) reportCPU(t *testing.T, before map[string]float64, elapsed time.Duration) {
+	after := e.cpuSeconds(t)
+	names := slices.Sorted(maps.Keys(after))
+	var parts []string
+	for _, name := range names {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", name, after[name]-before[name]))
+	}
+	t.Logf("CPU used in those %.1f s (%d cores: %.0f CPU-seconds): %s", elapsed.Seconds(), runtime.NumCPU(),
+		elapsed.Seconds()*float64(runtime.NumCPU()), strings.Join(parts, ", "))
+	bench("node_init_kube_apiserver_cpu_seconds", after["kube-apiserver"]-before["kube-apiserver"], "s")
+	bench("node_init_etcd_cpu_seconds", after["etcd"]-before["etcd"], "s")
+	bench("node_init_cloud_controller_cpu_seconds", after["cloud-controller"]-before["cloud-controller"], "s")
+}
+
 func hasInternalIP(n *corev1.Node) bool {
 	for _, a := range n.Status.Addresses {
 		if a.Type == corev1.NodeInternalIP {
@@ -194,8 +242,10 @@ func TestBenchNodeInitialization(t *testing.T) {
 	bench("inventory_vms", float64(vms), "VMs")
 	proxy, ccm := e.proxy, e.ccm
 	proxy.Reset()
+	cpu := e.cpuSeconds(t)
 	registered, elapsed := e.registerAll(t, n)
 	initRequests := proxy.Total()
+	e.reportCPU(t, cpu, elapsed)
 	t.Logf("%d Nodes registered in %s, all initialized after %s; vCenter requests during initialization:\n%s",
 		n, registered.Round(10*time.Millisecond), elapsed.Round(10*time.Millisecond), proxy.Summary())
 	bench("node_init_seconds", elapsed.Seconds(), "s")

@@ -177,7 +177,10 @@ func startFaultWorld(t *testing.T, name string, extra []string, tune ...func(*fr
 	if err != nil {
 		t.Fatal(err)
 	}
-	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller")
+	// BENCH_KCM_FLAGS, such as --kube-api-qps=100: what the PV binder's client rate costs
+	// when 1,000 claims are created together (TestBenchVolumesAtScale).
+	kcm, err := framework.StartControllerManager(cp, "persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,persistentvolume-protection-controller",
+		strings.Fields(os.Getenv("BENCH_KCM_FLAGS"))...)
 	if err != nil {
 		t.Fatal(err)
 	}

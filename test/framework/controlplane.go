@@ -45,6 +45,11 @@ type ControlPlane struct {
 	saKeys          [2]string
 }
 
+// Processes are the control plane's etcd and kube-apiserver, by name.
+func (cp *ControlPlane) Processes() map[string]*Process {
+	return map[string]*Process{"etcd": cp.etcd, "kube-apiserver": cp.apiserver}
+}
+
 // ServingCert issues a serving certificate for 127.0.0.1 from the control plane's CA.
 func (cp *ControlPlane) ServingCert(name string) (certFile, keyFile string, err error) {
 	return cp.pki.issue(name, name, nil, []net.IP{net.ParseIP("127.0.0.1")})

@@ -62,17 +62,18 @@ func StartSidecars(cp *ControlPlane, socket string) ([]*Supervised, error) {
 
 // StartControllerManager runs kube-controller-manager with only the given controllers
 // (for volumes: the PV binder, attach-detach and expander controllers), with the admin
-// credentials. TEST_KUBE_CONTROLLER_MANAGER names the binary.
-func StartControllerManager(cp *ControlPlane, controllers string) (*Process, error) {
+// credentials, at kubeadm's defaults (--kube-api-qps 20) unless extra flags say
+// otherwise. TEST_KUBE_CONTROLLER_MANAGER names the binary.
+func StartControllerManager(cp *ControlPlane, controllers string, extra ...string) (*Process, error) {
 	bin := os.Getenv("TEST_KUBE_CONTROLLER_MANAGER")
 	if bin == "" {
 		return nil, fmt.Errorf("TEST_KUBE_CONTROLLER_MANAGER is not set: run through `make test-e2e`")
 	}
-	return Start(cp.Dir, "kube-controller-manager", bin,
-		"--kubeconfig="+cp.Kubeconfig, "--authentication-kubeconfig="+cp.Kubeconfig, "--authorization-kubeconfig="+cp.Kubeconfig,
-		"--controllers="+controllers, "--leader-elect=false", "--use-service-account-credentials=false",
+	args := []string{"--kubeconfig=" + cp.Kubeconfig, "--authentication-kubeconfig=" + cp.Kubeconfig, "--authorization-kubeconfig=" + cp.Kubeconfig,
+		"--controllers=" + controllers, "--leader-elect=false", "--use-service-account-credentials=false",
 		"--secure-port=0", "--attach-detach-reconcile-sync-period=2s", "--pvclaimbinder-sync-period=2s",
-		"--cert-dir="+filepath.Join(cp.Dir, "kcm-certs"), "--v=2")
+		"--cert-dir=" + filepath.Join(cp.Dir, "kcm-certs"), "--v=2"}
+	return Start(cp.Dir, "kube-controller-manager", bin, append(args, extra...)...)
 }
 
 // Supervised is a process that is started again when it exits, as kubelet restarts a

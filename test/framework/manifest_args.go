@@ -2,8 +2,10 @@ package framework
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -15,6 +17,46 @@ var envArgs = []string{"--cloud-config", "--csi-endpoint", "--secure-port", "--w
 // cloud-controller container, without those that name the Pod's surroundings: what a
 // benchmark runs is what users get.
 func CloudControllerArgs() ([]string, error) {
+	c, err := cloudControllerContainer()
+	if err != nil {
+		return nil, err
+	}
+	args, _, err := unstructured.NestedStringSlice(c, "args")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, a := range args {
+		name, _, _ := strings.Cut(a, "=")
+		if !slices.Contains(envArgs, name) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// CloudControllerMemoryLimit is the memory limit of the cloud-controller container in
+// bytes, which the Pod hands to the program as VSPHERE_CLOUD_MEMORY_LIMIT; benchmarks
+// run it with the same.
+func CloudControllerMemoryLimit() (int64, error) {
+	c, err := cloudControllerContainer()
+	if err != nil {
+		return 0, err
+	}
+	v, found, err := unstructured.NestedString(c, "resources", "limits", "memory")
+	if err != nil || !found {
+		return 0, fmt.Errorf("manifests/cloud-controller.yaml: cloud-controller has no resources.limits.memory (%v)", err)
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return 0, fmt.Errorf("manifests/cloud-controller.yaml: resources.limits.memory: %w", err)
+	}
+	return q.Value(), nil
+}
+
+// cloudControllerContainer is the cloud-controller container of the Deployment in
+// manifests/cloud-controller.yaml.
+func cloudControllerContainer() (map[string]any, error) {
 	objs, err := ReadManifests("cloud-controller.yaml")
 	if err != nil {
 		return nil, err
@@ -28,32 +70,10 @@ func CloudControllerArgs() ([]string, error) {
 			return nil, err
 		}
 		for _, c := range containers {
-			cm, ok := c.(map[string]any)
-			if !ok || cm["name"] != "cloud-controller" {
-				continue
+			if cm, ok := c.(map[string]any); ok && cm["name"] == "cloud-controller" {
+				return cm, nil
 			}
-			args, _, err := unstructured.NestedStringSlice(cm, "args")
-			if err != nil {
-				return nil, err
-			}
-			var out []string
-			for _, a := range args {
-				name, _, _ := strings.Cut(a, "=")
-				if !contains(envArgs, name) {
-					out = append(out, a)
-				}
-			}
-			return out, nil
 		}
 	}
 	return nil, fmt.Errorf("manifests/cloud-controller.yaml has no cloud-controller container")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -97,6 +97,9 @@ func (s *Simulator) Start() error {
 	return nil
 }
 
+// Process is the running simulator program.
+func (s *Simulator) Process() *Process { return s.proc }
+
 // Stop ends the simulator process.
 func (s *Simulator) Stop() { s.proc.Stop() }
 
