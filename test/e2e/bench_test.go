@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,6 +52,9 @@ type benchEnv struct {
 	sim   *framework.Simulator
 	proxy *framework.CountingProxy
 	ccm   *framework.Process
+	// profilePort serves cloud-controller's profiles (BENCH_CCM_PROFILE), 0 for none.
+	profilePort int
+	profiles    *http.Client
 }
 
 func benchName(i int) string { return fmt.Sprintf("bench-%04d", i) }
@@ -104,7 +108,9 @@ func startBenchEnv(t *testing.T, name string, n int, resync string) *benchEnv {
 		t.Fatal(err)
 	}
 	t.Setenv("VSPHERE_CLOUD_MEMORY_LIMIT", strconv.FormatInt(limit, 10))
-	e.ccm, err = framework.StartCloudController(e.cp, "cloud-controller", conf, append(args, "--v=1")...)
+	pflags, port := profileFlags(t)
+	e.profilePort = port
+	e.ccm, err = framework.StartCloudController(e.cp, "cloud-controller", conf, append(append(args, "--v=1"), pflags...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +249,7 @@ func TestBenchNodeInitialization(t *testing.T) {
 	proxy, ccm := e.proxy, e.ccm
 	proxy.Reset()
 	cpu := e.cpuSeconds(t)
+	e.profileCPU(t, 60*time.Second)
 	registered, elapsed := e.registerAll(t, n)
 	initRequests := proxy.Total()
 	e.reportCPU(t, cpu, elapsed)
@@ -278,6 +285,7 @@ func TestBenchNodeInitialization(t *testing.T) {
 	perNodeHour := float64(steadyRequests) / float64(n) / steady.Hours()
 	bench("steady_vcenter_requests_per_node_hour", perNodeHour, "requests")
 	bench("steady_vcenter_requests_per_hour", float64(steadyRequests)/steady.Hours(), "requests")
+	e.profileHeap(t)
 	rss, err := ccm.PeakRSSBytes()
 	if err != nil {
 		t.Fatal(err)

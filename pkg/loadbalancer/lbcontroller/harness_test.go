@@ -107,7 +107,7 @@ func newTestPools(t *testing.T, p *Provider, pools []*v1alpha1.VIPPool, nodes ..
 		nodeIdx: p.nodes, queue: newQueue("test-pools"), poolsChanged: func() { h.servicesQueued++ }, overlaps: map[string]string{},
 	}
 	t.Cleanup(h.queue.ShutDown)
-	h.nodeChanged(nil)
+	h.nodesSynced()
 	h.rebuild()
 	return h
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -90,9 +91,30 @@ func (r *poolReconciler) nsLabels(name string) labels.Set {
 	return ns.Labels
 }
 
-// nodeChanged re-reads the Nodes; when their addresses changed, every pool's status is
-// queued (a pool may now overlap a Node address, or no longer).
-func (r *poolReconciler) nodeChanged(any) {
+// nodeChanged records a Node added, changed or deleted; when the Node addresses changed,
+// every pool's status is queued (a pool may now overlap a Node address, or no longer).
+func (r *poolReconciler) nodeChanged(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	// The cache's Node as it is now: nil after a delete event (or a delete since).
+	cur, err := r.nodes.Get(n.Name)
+	if apierrors.IsNotFound(err) {
+		cur = nil
+	} else if err != nil {
+		return
+	}
+	if r.nodeIdx.update(n.Name, cur) {
+		r.enqueueAll()
+	}
+}
+
+// nodesSynced reads every Node once the informer has synced.
+func (r *poolReconciler) nodesSynced() {
 	nodes, err := r.nodes.List(labels.Everything())
 	if err != nil {
 		return

@@ -68,10 +68,11 @@ func TestPoolChangesQueueStatus(t *testing.T) {
 	}, {
 		name: "a Node takes an address",
 		change: func(t *testing.T, h *testPools) {
-			if err := h.nodeStore.Add(node("node-b", "uuid-b", "10.0.1.2")); err != nil {
+			n := node("node-b", "uuid-b", "10.0.1.2")
+			if err := h.nodeStore.Add(n); err != nil {
 				t.Fatal(err)
 			}
-			h.nodeChanged(nil)
+			h.nodeChanged(n)
 		},
 		wantPools: []string{"lan", "wan"},
 	}, {
@@ -82,7 +83,7 @@ func TestPoolChangesQueueStatus(t *testing.T) {
 			if err := h.nodeStore.Update(n); err != nil {
 				t.Fatal(err)
 			}
-			h.nodeChanged(nil)
+			h.nodeChanged(n)
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -124,7 +124,7 @@ func (p *Provider) run(ctx context.Context, kube kubernetes.Interface, crc clien
 			leaseInf.Informer().HasSynced, poolInf.HasSynced, nvmInf.HasSynced) {
 			return
 		}
-		pools.nodeChanged(nil)
+		pools.nodesSynced()
 		pools.rebuild()
 		p.restore(ctx, svcs.services)
 		close(p.ready)
