@@ -7,6 +7,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
+	"sync"
 )
 
 // InstallFCD makes the simulator's VStorageObjectManager answer like vCenter's:
@@ -34,12 +35,20 @@ func InstallFCD(m *simulator.Model) *FCD {
 	strict := &fcdManager{VcenterVStorageObjectManager: om, f: &FCD{m: m, inaccessible: map[types.ManagedObjectReference]bool{}}}
 	strict.f.mgr = strict
 	prev := r.Handler
+	// Session.Put writes the object's reference (the same value) into it: two sessions'
+	// first calls at once raced on it, so compare with a copy and put under a lock.
+	self := om.Self
+	var putMu sync.Mutex
 	r.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if method.This == om.Self {
+		if method.This == self {
 			// A logged-in call is dispatched to the session's registry entry, or the
 			// registry's object: the session gets this one.
-			if ctx.Session != nil && ctx.Session.Registry.Get(om.Self) == nil {
-				ctx.Session.Put(strict)
+			if ctx.Session != nil {
+				putMu.Lock()
+				if ctx.Session.Registry.Get(self) == nil {
+					ctx.Session.Put(strict)
+				}
+				putMu.Unlock()
 			}
 			return strict, nil
 		}
