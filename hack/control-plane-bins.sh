@@ -15,9 +15,9 @@ echo "TEST_KUBE_APISERVER=$(kube_build kube-apiserver)"
 echo "TEST_KUBE_CONTROLLER_MANAGER=$(kube_build kube-controller-manager)"
 
 sidecar() { # name module
-	local dir="${tools}/$1" version
-	version="$(mod_version "${dir}" "$2")"
-	echo "TEST_$(echo "${1#csi-}" | tr a-z A-Z | sed 's/^/CSI_/')=$(cached_build "${dir}" "$1" "${version}" "$2/cmd/$1" "-s -w -X main.version=${version}")"
+	local built
+	built="$(sidecar_build "$1" "$2")"
+	echo "TEST_$(echo "${1#csi-}" | tr a-z A-Z | sed 's/^/CSI_/')=${built#* }"
 }
 sidecar csi-provisioner github.com/kubernetes-csi/external-provisioner/v6
 sidecar csi-attacher github.com/kubernetes-csi/external-attacher/v4

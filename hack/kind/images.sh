@@ -31,9 +31,9 @@ for target in cloud-controller vsphere-node vcsim; do
 done
 
 sidecar() { # name module
-	local dir="${tools}/$1" version bin ctx
-	version="$(mod_version "${dir}" "$2")"
-	bin="$(cached_build "${dir}" "$1" "${version}" "$2/cmd/$1" "-s -w -X main.version=${version}")"
+	local built version bin ctx
+	built="$(sidecar_build "$1" "$2")"
+	version="${built%% *}" bin="${built#* }"
 	ctx="$(mktemp -d)"
 	cp "${bin}" "${ctx}/$1"
 	printf 'FROM %s\nCOPY %s /%s\nUSER 65532:65532\nENTRYPOINT ["/%s"]\n' "${STATIC_BASE_IMAGE}" "$1" "$1" "$1" >"${ctx}/Dockerfile"

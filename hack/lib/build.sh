@@ -69,3 +69,13 @@ kube_build() {
 	done
 	cached_build "${tools}" "$1" "${kube_version}" "k8s.io/kubernetes/cmd/$1" "-s -w ${vflags}"
 }
+
+# sidecar_build name module: a CSI sidecar (module/cmd/name) at the version hack/tools/go.mod
+# pins, built from that module so it shares the Kubernetes packages Go's build cache holds for
+# the control plane. Prints "version path". The cache key names the Kubernetes libraries too: the
+# same sidecar release built against other libraries is another binary.
+sidecar_build() {
+	local version
+	version="$(mod_version "${tools}" "$2")"
+	echo "${version} $(cached_build "${tools}" "$1" "${version}-kubernetes-${kube_version}" "$2/cmd/$1" "-s -w -X main.version=${version}")"
+}

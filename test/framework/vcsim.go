@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,8 @@ import (
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+
+	"github.com/vsphere-cloud/provider/test/repo"
 )
 
 // BinDir is where `make build` puts our binaries (VSPHERE_CLOUD_BIN overrides).
@@ -22,8 +23,7 @@ func BinDir() string {
 	if d := os.Getenv("VSPHERE_CLOUD_BIN"); d != "" {
 		return d
 	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "bin")
+	return repo.Path("bin")
 }
 
 // Simulator is hack/vcsim running as a process.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/vsphere-cloud/provider/test/repo"
 )
 
 const systemNamespace = "vsphere-cloud-system"
@@ -23,8 +23,7 @@ const systemNamespace = "vsphere-cloud-system"
 // configuration and the Nodes' VMs from inside the cluster and completes.
 func testPreflightJob(t *testing.T) {
 	ctx := context.Background()
-	_, file, _, _ := runtime.Caller(0)
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "manifests", "preflight", "job.yaml"))
+	b, err := os.ReadFile(repo.Path("manifests", "preflight", "job.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

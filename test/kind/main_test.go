@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -26,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/vsphere-cloud/provider/api/v1alpha1"
+	"github.com/vsphere-cloud/provider/test/repo"
 )
 
 // world is the running kind cluster.
@@ -69,8 +68,7 @@ func envPath() string {
 	if p := os.Getenv("KIND_ENV"); p != "" {
 		return p
 	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "_output", "kind", "env")
+	return repo.Path("_output", "kind", "env")
 }
 
 func connect() (*world, error) {
