@@ -363,10 +363,15 @@ func (s *scheduler) once(ctx context.Context, c kubernetes.Interface, ns string)
 		if p.Spec.NodeName != "" || p.DeletionTimestamp != nil || target == "" {
 			continue
 		}
-		_ = c.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{
+		// Recorded at once: the volume can be attached to the target before the next list.
+		if err := c.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{
 			ObjectMeta: metav1.ObjectMeta{Name: p.Name, UID: p.UID},
 			Target:     corev1.ObjectReference{Kind: "Node", Name: target},
-		}, metav1.CreateOptions{})
+		}, metav1.CreateOptions{}); err == nil {
+			s.mu.Lock()
+			s.bound[p.Name] = target
+			s.mu.Unlock()
+		}
 	}
 }
 
